@@ -1,0 +1,1 @@
+"""Apply: execute a plan's changes with bounded concurrency and report each outcome."""

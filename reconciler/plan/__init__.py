@@ -1,0 +1,1 @@
+"""The pure planning core: diff, order, plan (digest, safety), render. No HTTP, YAML, printing."""

@@ -1,0 +1,1 @@
+"""Secret values in specs: ``${env:X}``, ``${file:path}``, ``!encrypted <token>``, and redaction."""
