@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import getpass
 import json
 import os
@@ -354,7 +355,8 @@ def drift(
     from reconciler.plan import drift as drift_report
 
     plan = make_plan(spec, providers, store)
-    return plan, drift_report.from_plan(plan)
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return plan, drift_report.from_plan(plan, generated_at=now)
 
 
 # -- session ------------------------------------------------------------------------------

@@ -1,0 +1,197 @@
+"""render: a Plan as text (Terraform-like, optionally ANSI-coloured), JSON or markdown (pure).
+
+* ``render_text``: one block per change in execution order, ``+`` create, ``~`` update,
+  ``-`` delete, ``…`` deferred; field-level ``before -> after``; sensitive values as
+  ``(sensitive)``; then unmanaged objects, warnings, violations and a summary line.
+* ``render_json``: the documented ``reconciler.plan/v1`` form (``specs/plan.schema.json``).
+* ``render_markdown``: a pull-request comment: summary counts table, refusals, then changes
+  grouped by provider and kind. Groups of more than ``FOLD`` changes are folded in
+  ``<details>``; the whole text stays under ``MARKDOWN_LIMIT`` characters (GitHub's comment limit
+  is 65,536), later groups being summarised by count when it would not.
+
+Nothing here sees a secret: sensitive values are fingerprints, masked by ``FieldDiff.to_dict``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from reconciler.model.resource import JSON
+from reconciler.plan.change import Action, Change, FieldDiff
+from reconciler.plan.plan import Plan
+
+MARKDOWN_LIMIT = 60_000
+FOLD = 10
+
+SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-", Action.DEFERRED: "…"}
+_ANSI = {
+    Action.CREATE: "\x1b[32m",
+    Action.UPDATE: "\x1b[33m",
+    Action.DELETE: "\x1b[31m",
+    Action.DEFERRED: "\x1b[36m",
+}
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_RED = "\x1b[31m"
+
+
+def value_text(value: JSON) -> str:
+    """A value as it is shown in a plan: JSON (strings quoted), compact, key order kept."""
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def diff_text(d: FieldDiff) -> str:
+    """``path: before -> after`` with sensitive values masked."""
+    shown = d.to_dict()
+    return f"{d.path}: {value_text(shown['before'])} -> {value_text(shown['after'])}"
+
+
+def _create_lines(change: Change) -> list[str]:
+    assert change.desired is not None
+    attrs = change.desired.to_dict()["attributes"]
+    assert isinstance(attrs, dict)
+    return [f"{k}: {value_text(v)}" for k, v in attrs.items()]
+
+
+def change_lines(change: Change) -> list[str]:
+    """The indented detail lines of one change (fields, reason, details, warnings)."""
+    lines: list[str] = []
+    if change.action is Action.CREATE or (
+        change.action is Action.DEFERRED and change.live is None and change.desired is not None
+    ):
+        lines += _create_lines(change)
+    else:
+        lines += [diff_text(d) for d in change.diffs]
+    if change.reason:
+        lines.append(f"deferred: {change.reason}")
+    for key, value in sorted(change.details.items()):
+        lines.append(f"{key}: {value_text(value)}")
+    lines += [f"warning: {w}" for w in change.warnings]
+    return lines
+
+
+def summary_line(plan: Plan) -> str:
+    c = plan.counts()
+    text = (
+        f"Plan: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
+        f"{c['deferred']} deferred."
+    )
+    return text
+
+
+def render_text(plan: Plan, color: bool = False) -> str:
+    """The plan for a terminal or a CI log; ``color`` adds ANSI codes."""
+
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if color else text
+
+    out: list[str] = []
+    if plan.empty and not plan.changes and not plan.violations:
+        out.append("No changes. Live state matches the spec.")
+    else:
+        if plan.empty:
+            out.append("No changes to apply.")
+        for change in plan.changes:
+            head = f"  {SYMBOL[change.action]} {change.address}"
+            if change.action is Action.DEFERRED:
+                head += " (deferred)"
+            out.append(paint(_ANSI[change.action], head))
+            out += [f"      {line}" for line in change_lines(change)]
+    if plan.unmanaged:
+        out.append("")
+        out.append("Unmanaged live objects (outside prune scopes, left alone):")
+        out += [f"  ? {a}" for a in plan.unmanaged]
+    if plan.warnings:
+        out.append("")
+        out += [paint(_ANSI[Action.UPDATE], f"Warning: {w}") for w in plan.warnings]
+    if plan.violations:
+        out.append("")
+        out.append(paint(_BOLD + _RED, "Plan refused:"))
+        out += [paint(_RED, f"  {v}") for v in plan.violations]
+    if plan.changes:
+        out.append("")
+        out.append(paint(_BOLD, summary_line(plan)))
+    return "\n".join(out) + "\n"
+
+
+def render_json(plan: Plan) -> str:
+    """The ``reconciler.plan/v1`` JSON document (indented, keys sorted)."""
+    return json.dumps(plan.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _md_code(text: str) -> str:
+    """Inline code that survives backticks and pipes inside the text."""
+    fence = "``" if "`" in text else "`"
+    escaped = text.replace("|", "\\|")
+    return f"{fence}{escaped}{fence}"
+
+
+def _md_change(change: Change) -> list[str]:
+    lines = [f"- `{SYMBOL[change.action]}` {_md_code(str(change.address))} {change.action.value}"]
+    lines += [f"  - {_md_code(line)}" for line in change_lines(change)]
+    return lines
+
+
+def _groups(changes: Iterable[Change]) -> dict[tuple[str, str], list[Change]]:
+    groups: dict[tuple[str, str], list[Change]] = {}
+    for change in changes:
+        groups.setdefault((change.address.provider, change.address.kind), []).append(change)
+    return dict(sorted(groups.items()))
+
+
+def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
+    """A pull-request comment (see the module docstring); always shorter than ``limit``."""
+    c = plan.counts()
+    head = [
+        f"### reconciler plan for `{plan.spec_path}`",
+        "",
+        "| create | update | delete | deferred |",
+        "|---:|---:|---:|---:|",
+        f"| {c['create']} | {c['update']} | {c['delete']} | {c['deferred']} |",
+        "",
+    ]
+    if plan.violations:
+        head += ["**Plan refused:**", ""]
+        head += [f"- {_md_code(str(v))}" for v in plan.violations]
+        head.append("")
+    if not plan.changes:
+        head.append("No changes. Live state matches the spec.")
+    tail: list[str] = []
+    if plan.warnings:
+        tail += ["", "**Warnings:**", ""] + [f"- {w}" for w in plan.warnings]
+    if plan.unmanaged:
+        tail += [
+            "",
+            f"<details><summary>{len(plan.unmanaged)} unmanaged live objects</summary>",
+            "",
+        ]
+        tail += [f"- {_md_code(str(a))}" for a in plan.unmanaged]
+        tail += ["", "</details>"]
+    tail += ["", f"<sub>plan digest `{plan.digest[:16]}`</sub>", ""]
+
+    text = "\n".join(head)
+    closing = "\n".join(tail)
+    budget = limit - len(closing) - 200
+    omitted = 0
+    for (provider, kind), changes in _groups(plan.changes).items():
+        counts = ", ".join(
+            f"{n} {a.value}" for a in Action if (n := sum(1 for ch in changes if ch.action is a))
+        )
+        title = f"{provider} · {kind} ({counts})"
+        body = [line for ch in changes for line in _md_change(ch)]
+        if len(changes) > FOLD:
+            section = ["", f"<details><summary>{title}</summary>", "", *body, "", "</details>"]
+        else:
+            section = ["", f"#### {title}", "", *body]
+        piece = "\n".join(section)
+        if omitted or len(text) + len(piece) > budget:
+            omitted += len(changes)
+            continue
+        text += "\n" + piece
+    if omitted:
+        text += (
+            f"\n\n_{omitted} more changes not shown to keep this comment short; "
+            "see the full plan (`reconciler plan --format json`)._"
+        )
+    return text + "\n" + closing
