@@ -1,0 +1,2 @@
+"""Phase-compatible key handling (libsodium through PyNaCl): primitives, token parsing, keyring
+recovery, environment key unwrap and re-wrap, password-login derivation."""
