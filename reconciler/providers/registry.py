@@ -9,6 +9,7 @@ from reconciler.providers.base import ProviderPlugin
 # module path of each plugin; the module defines ``PLUGIN: ProviderPlugin``
 _MODULES: dict[str, str] = {
     "memory": "reconciler.providers.memory",
+    "phase": "reconciler.providers.phase.plugin",
 }
 
 

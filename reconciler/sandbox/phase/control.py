@@ -46,11 +46,8 @@ def make_control(
                 created = seed_fixture(store, body if isinstance(body, dict) else {})
                 store.save()
                 return JSONResponse(created)
-            if (
-                len(parts) == 5
-                and parts[:2] == ["invites", "by-email"]
-                and parts[3:] == ["accept"][:1] + parts[4:]
-            ):
+            accept = len(parts) == 4 and parts[:2] == ["invites", "by-email"]
+            if accept and parts[3] == "accept" and method == "POST":
                 return JSONResponse(_accept(store, parts[2]))
             if parts == ["principals"] and method == "GET":
                 return JSONResponse(_principals(store))
