@@ -41,8 +41,8 @@ expect 0 "$bin/reconciler" apply "$spec" --auto-approve
 step "plan again (exit 0: converged)"
 expect 0 "$bin/reconciler" plan "$spec" --detailed-exitcode --stats
 
-step "a change outside git: rename an app and add a grant by hand"
-"$bin/python" examples/out_of_band.py
+step "a change outside git: edit an app description by hand"
+"$bin/python" examples/out_of_band.py payments
 step "drift report (exit 2: drift)"
 expect 2 "$bin/reconciler" drift "$spec"
 expect 2 "$bin/reconciler" drift "$spec" --format html --out "$work/drift.html"

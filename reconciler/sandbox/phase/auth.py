@@ -122,7 +122,9 @@ def has_permission(
             roles.append(store.table("roles").get(override) if override else caller.role)
     if not roles:
         roles.append(caller.role)
-    return any(action in role_permissions(r)["app_permissions"].get(resource, []) for r in roles)
+    # /v1/apps/{id}/ checks the top-level map with app context; env and secret views the app map.
+    section = "permissions" if resource == "Apps" else "app_permissions"
+    return any(action in role_permissions(r)[section].get(resource, []) for r in roles)
 
 
 def require(
