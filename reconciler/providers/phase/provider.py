@@ -83,7 +83,13 @@ class PhaseProvider:
     # -- protocol: planning hooks ------------------------------------------------------------
 
     def refine(self, changes: Sequence[Change], desired: State, live: State) -> list[Change]:
-        """Warnings and reviewer details (pure)."""
+        """Warnings, reviewer details and access re-sends (pure).
+
+        A new environment is given by the server to every service account that is an individual
+        member of its app (contracts/phase.md §5.2), whatever the spec says; such an account's
+        access is therefore re-sent after the environment exists (``resend_access``).
+        """
+        changes = self._resend_after_new_envs(list(changes), desired, live)
         out = []
         for change in changes:
             warnings: list[str] = []
@@ -100,6 +106,43 @@ class PhaseProvider:
                 warnings.append("deleting an app deletes all its environments and secrets")
             out.append(dataclasses.replace(change, warnings=change.warnings + tuple(warnings)))
         return out
+
+    def _resend_after_new_envs(
+        self, changes: list[Change], desired: State, live: State
+    ) -> list[Change]:
+        new_envs: dict[str, list[Address]] = {}
+        for c in changes:
+            if c.address.kind == "environment" and c.action is Action.CREATE:
+                new_envs.setdefault(c.address.name.split("/", 1)[0], []).append(c.address)
+        if not new_envs:
+            return changes
+        by_address = {c.address: i for i, c in enumerate(changes)}
+        for sa in live.of_kind(NAME, "service_account"):
+            apps = set(_access(sa.attributes)) & set(new_envs)
+            if not apps or sa.address not in desired:
+                continue
+            after = tuple(sorted(a for app in apps for a in new_envs[app]))
+            details = {"resend_access": True}
+            note = "access re-sent after new environments: the server gives them to the app's SAs"
+            if sa.address in by_address:
+                i = by_address[sa.address]
+                c = changes[i]
+                changes[i] = dataclasses.replace(
+                    c, depends_on=c.depends_on + after, details={**c.details, **details}
+                )
+            else:
+                changes.append(
+                    Change(
+                        Action.UPDATE,
+                        sa.address,
+                        desired=desired[sa.address],
+                        live=sa,
+                        depends_on=after,
+                        details=details,
+                        warnings=(note,),
+                    )
+                )
+        return changes
 
     def check(self, changes: Sequence[Change], desired: State, live: State) -> list[Violation]:
         """Owner protection, self-lockout, E2EE hazards, SA limits (pure)."""
@@ -460,7 +503,7 @@ class PhaseProvider:
             self.client.request(
                 "PUT", f"/v1/service-accounts/{sa_id}/", body={"role_id": role_id}, address=a
             )
-        if "access" in paths or change.live is None:
+        if "access" in paths or change.live is None or change.details.get("resend_access"):
             self.client.request(
                 "PUT",
                 f"/v1/service-accounts/{sa_id}/access/",

@@ -1,0 +1,176 @@
+"""The Phase provider end to end against the sandbox, through the CLI: converge the example
+organisation, see out-of-band changes graded in drift, restore them, complete deferred invites,
+export and re-plan, refuse a stale saved plan, survive injected faults."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from reconciler.cli.app import app
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = ROOT / "examples" / "phase-org"
+
+
+class Org:
+    def __init__(self, phase: object, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.phase = phase
+        self.tmp = tmp
+        monkeypatch.chdir(tmp)
+        monkeypatch.setenv("RECONCILER_STATE", str(tmp / "state.db"))
+        monkeypatch.setenv("NO_COLOR", "1")
+        for k, v in phase.credentials.items():  # type: ignore[attr-defined]
+            monkeypatch.setenv(k, v)
+        self.spec = tmp / "org"
+        shutil.copytree(EXAMPLE, self.spec)
+        self.runner = CliRunner()
+
+    def run(self, *args: str) -> Result:
+        return self.runner.invoke(app, list(args), catch_exceptions=False)
+
+    def converge(self) -> None:
+        assert self.run("apply", str(self.spec), "--auto-approve").exit_code == 0
+        again = self.run("plan", str(self.spec), "--detailed-exitcode")
+        assert again.exit_code == 0, again.output
+
+    def drift(self) -> dict[str, tuple[str, str]]:
+        result = self.run("drift", str(self.spec), "--format", "json")
+        report = json.loads(result.stdout)
+        return {f["address"]: (f["grade"], f["action"]) for f in report["findings"]}
+
+
+@pytest.fixture
+def org(phase: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
+    yield Org(phase, tmp_path, monkeypatch)
+
+
+def ids(client: object, path: str) -> dict[str, str]:
+    data = client.get(path).json()["data"]  # type: ignore[attr-defined]
+    return {(d.get("name") or d.get("email")): d["id"] for d in data}
+
+
+def test_fresh_plan_apply_converges_and_stores_the_token(org: Org) -> None:
+    first = org.run("plan", str(org.spec), "--detailed-exitcode", "--stats")
+    assert first.exit_code == 2, first.output
+    assert "+ phase.app.payments" in first.stdout and "(deferred)" in first.stdout
+    org.converge()
+    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+        apps = ids(owner, "/v1/apps/")
+        secrets = owner.get(
+            "/v1/secrets/", params={"app_id": apps["legacy-api"], "env": "Production"}
+        ).json()
+    token = next(s["value"] for s in secrets if s["key"] == "CI_DEPLOYER_TOKEN")
+    assert token.startswith("pss_service:v2:")
+    # the token is a working credential and never appears in plans or state
+    assert token not in first.stdout
+    assert token.encode() not in (org.tmp / "state.db").read_bytes()
+
+
+def test_out_of_band_changes_are_graded_and_restored(org: Org) -> None:
+    org.converge()
+    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+        apps = ids(owner, "/v1/apps/")
+        owner.put(f"/v1/apps/{apps['payments']}/", json={"name": "payments-renamed"})
+        envs = ids(owner, f"/v1/environments/?app_id={apps['checkout']}")
+        owner.delete(f"/v1/environments/{envs['qa']}/")
+        members = ids(owner, "/v1/members/")
+        roles = ids(owner, "/v1/roles/")
+        owner.put(f"/v1/members/{members['dev@acme.test']}/", json={"role_id": roles["Manager"]})
+        body = {"apps": [{"id": apps["legacy-api"], "environments": list(
+            ids(owner, f"/v1/environments/?app_id={apps['legacy-api']}").values()
+        )}]}  # fmt: skip
+        owner.put(f"/v1/members/{members['dev@acme.test']}/access/", json=body)
+    found = org.drift()
+    assert found["phase.app.payments"] == ("missing", "create")
+    assert found["phase.app.payments-renamed"] == ("unmanaged", "delete")
+    assert found["phase.environment.checkout/qa"] == ("missing", "create")
+    assert found["phase.member.dev@acme.test"] == ("changed", "update")
+    assert found["phase.member.dana@acme.test"] == ("changed", "update")  # lost checkout/qa
+    assert org.run("drift", str(org.spec)).exit_code == 2
+    # a rename is declared with previous_name so the app is renamed back, not recreated
+    spec = org.spec / "phase.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "    payments:\n", "    payments:\n      previous_name: payments-renamed\n"
+        )
+    )
+    plan = org.run("plan", str(org.spec))
+    assert '~ phase.app.payments\n      name: "payments-renamed" -> "payments"' in plan.stdout
+    org.converge()
+    assert org.run("drift", str(org.spec)).exit_code == 0
+
+
+def test_invite_is_deferred_until_accepted_then_completed(org: Org) -> None:
+    org.converge()
+    plan = org.run("plan", str(org.spec))
+    assert "… phase.member.new.hire@acme.test (deferred)" in plan.stdout
+    org.phase.control("POST", "invites/by-email/new.hire@acme.test/accept/")  # type: ignore[attr-defined]
+    pending = org.run("plan", str(org.spec), "--detailed-exitcode")
+    assert pending.exit_code == 2 and "~ phase.member.new.hire@acme.test" in pending.stdout
+    org.converge()
+
+
+def test_export_then_plan_of_the_export_is_empty(org: Org) -> None:
+    org.converge()
+    out = org.tmp / "exported" / "phase.yaml"
+    assert org.run("export", "--provider", "phase", str(out)).exit_code == 0
+    text = out.read_text()
+    assert "${env:PHASE_TOKEN}" in text and "pss_user" not in text
+    assert org.run("plan", str(out.parent), "--detailed-exitcode").exit_code == 0
+
+
+def test_saved_plan_is_refused_when_stale_and_applied_when_not(org: Org) -> None:
+    saved = org.tmp / "p.json"
+    assert org.run("plan", str(org.spec), "--out", str(saved)).exit_code == 0
+    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+        members = ids(owner, "/v1/members/")
+        roles = ids(owner, "/v1/roles/")
+        owner.put(f"/v1/members/{members['dana@acme.test']}/", json={"role_id": roles["Manager"]})
+    refused = org.run("apply", "--plan", str(saved))
+    assert refused.exit_code == 1 and "stale" in refused.stderr
+    assert "phase.member.dana@acme.test" in refused.stderr
+    assert org.run("plan", str(org.spec), "--out", str(saved)).exit_code == 0
+    applied = org.run("apply", "--plan", str(saved))
+    assert applied.exit_code == 0, applied.output
+
+
+def test_e2ee_hazard_is_refused(org: Org) -> None:
+    org.converge()
+    spec = org.spec / "people.yaml"
+    spec.write_text(
+        spec.read_text().replace("legacy-api: [Development]\n", "vault: [Development]\n", 1)
+    )
+    plan = org.run("plan", str(org.spec))
+    assert plan.exit_code == 1
+    assert "[e2ee] phase.member.dev@acme.test" in plan.stderr and "'vault'" in plan.stderr
+
+
+def test_owner_is_never_changed(org: Org) -> None:
+    spec = org.spec / "people.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "  members:\n", "  members:\n    owner@acme.test:\n      role: Admin\n", 1
+        )
+    )
+    plan = org.run("plan", str(org.spec))
+    assert plan.exit_code == 1 and "[owner] phase.member.owner@acme.test" in plan.stderr
+
+
+def test_faults_5xx_and_429_storms_converge_without_duplicates(org: Org) -> None:
+    org.phase.control("POST", "faults/", {"errors": 3, "throttle": 4, "retry_after": 1})  # type: ignore[attr-defined]
+    result = org.run("apply", str(org.spec), "--auto-approve")
+    # a failed POST (5xx) stops its dependents cleanly; a re-run completes the work
+    if result.exit_code != 0:
+        assert "failed" in result.stdout and "Traceback" not in result.output
+    org.converge()
+    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+        names = [a["name"] for a in owner.get("/v1/apps/").json()["data"]]
+        sas = [s["name"] for s in owner.get("/v1/service-accounts/").json()["data"]]
+    assert sorted(names) == sorted(set(names)) and sorted(sas) == sorted(set(sas))
