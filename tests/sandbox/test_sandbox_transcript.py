@@ -293,3 +293,40 @@ def test_cli_sandbox_prints_exports_and_keeps_state(tmp_path: Any) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert (tmp_path / "phase.sqlite3").exists()
+
+
+def test_a_granted_member_decrypts_with_its_own_private_key(phase: Any) -> None:
+    """An SSE grant wraps the environment seed and salt for the grantee; the grantee recovers its
+    private key from its own token and opens them; the salt gives the server's key digests."""
+    accepted = phase.control("POST", "invites/by-email/new.hire@acme.test/accept/")
+    _, _, bearer, kx_pub, share_a, wrap_key = accepted["token"].split(":")
+    with phase.owner() as owner:
+        app = next(a for a in owner.get("/v1/apps/").json()["data"] if a["name"] == "legacy-api")
+        envs = owner.get("/v1/environments/", params={"app_id": app["id"]}).json()["data"]
+        development = next(e for e in envs if e["name"] == "Development")
+        body = {"apps": [{"id": app["id"], "environments": [development["id"]]}]}
+        assert (
+            owner.put(f"/v1/members/{accepted['member_id']}/access/", json=body).status_code == 200
+        )
+    headers = {"Authorization": f"Bearer User {bearer}"}
+    keys = httpx.get(f"{phase.url}/secrets/tokens/", headers=headers).json()
+    kx_priv = p.xor_hex(share_a, p.unwrap_share_hex(keys["wrapped_key_share"], wrap_key))
+    (entry,) = keys["apps"]
+    (row,) = entry["environment_keys"]
+    seed = p.decrypt_asymmetric(row["wrapped_seed"], kx_priv, kx_pub)
+    salt = p.decrypt_asymmetric(row["wrapped_salt"], kx_priv, kx_pub)
+    assert p.kx_seed_keypair(seed)[0] == row["identity_key"]
+    secrets = httpx.get(
+        f"{phase.url}/v1/secrets/",
+        params={"app_id": app["id"], "env": "Development"},
+        headers=headers,
+    ).json()
+    assert {s["keyDigest"] for s in secrets} == {p.blake2b_digest(s["key"], salt) for s in secrets}
+    # nobody else's key opens it
+    other_pub, other_priv = p.kx_keypair()
+    try:
+        p.decrypt_asymmetric(row["wrapped_seed"], other_priv, other_pub)
+    except p.CryptoError:
+        pass
+    else:
+        raise AssertionError("a stranger's key opened the seed")
