@@ -314,11 +314,9 @@ class PhaseProvider:
     def _adopt_or_post(
         self, address: Address, lookup: Callable[[], str | None], post: Callable[[], Any]
     ) -> Any:
-        """POST once; if it fails without a clear client error, adopt what a lookup by name finds
-        (the POST may have been executed), else POST again (at most three times)."""
-        existing = lookup()
-        if existing is not None:
-            return {"id": existing, "adopted": True}
+        """POST; if it fails without a clear client error (5xx, dropped connection) the POST may
+        have been executed, so look the object up by name and adopt it, else POST again (at most
+        three attempts). The plan was made from a fresh read, so no lookup is needed first."""
         for attempt in range(3):
             try:
                 return post()
@@ -389,7 +387,10 @@ class PhaseProvider:
             self._remember("apps", a.name, made["id"])
             with self.lock:
                 self.index.app_sse[a.name] = True
-            self._learn_envs(a.name, made["id"])
+            if made.get("adopted"):
+                self._learn_envs(a.name, made["id"])
+            for env in made.get("environments", []):
+                self._remember("envs", n.env_key(a.name, env["name"]), env["id"])
             return Outcome(
                 server_id=made["id"],
                 message="adopted existing app" if made.get("adopted") else None,
@@ -421,13 +422,11 @@ class PhaseProvider:
             return Outcome()
         want_name = str(change.resource.attributes["name"])
         if change.action is Action.CREATE:
+            with self.lock:
+                known = self.index.envs.get(a.name)
+            if known is not None:  # created with its app, in the same request
+                return Outcome(server_id=known)
             app_id = self._id("apps", app, a)
-            existing = [
-                e for e in self._learn_envs(app, app_id) if e["name"].lower() == want_name.lower()
-            ]
-            if existing:
-                self._remember("envs", a.name, existing[0]["id"])
-                return Outcome(server_id=existing[0]["id"])
             made = self.client.request(
                 "POST",
                 "/v1/environments/",
