@@ -1,0 +1,109 @@
+"""Requests and wall time of plan and apply for Phase organisations of growing size.
+
+For N apps the generated spec has N apps (three environments each), N/2 members with grants
+on two apps each, N/10 service accounts with one grant each and N/20 teams. It runs against an
+in-process sandbox (loopback HTTP, no throttle) and prints, per size: requests and seconds of the
+first plan, the apply, the converged re-plan, and the requests a per-resource refresh would need
+(one GET per live object: apps, environments, members' access, SAs, teams, roles).
+
+Usage: .venv/bin/python benchmarks/phase_scale.py [SIZES...]   (default: 10 100 1000)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import httpx
+
+from reconciler import engine
+from reconciler.sandbox.server import Sandbox
+
+
+def spec_text(n: int) -> str:
+    lines = [
+        "version: 1",
+        "phase:",
+        "  connection:",
+        "    url: ${env:PHASE_URL}",
+        "    token: ${env:PHASE_TOKEN}",
+        "    rate_limit: 1000000",
+        "  apps:",
+    ]
+    lines += [f"    app{i:04d}: {{description: App {i}}}" for i in range(n)]
+    lines.append("  service_accounts:")
+    lines += [
+        f"    sa{i:04d}: {{access: {{app{i:04d}: [Production]}}}}" for i in range(max(1, n // 10))
+    ]
+    lines.append("  members:")
+    for i in range(max(1, n // 2)):
+        a, b = f"app{(2 * i) % n:04d}", f"app{(2 * i + 1) % n:04d}"
+        lines.append(
+            f"    user{i:04d}@acme.test: {{role: Developer, access: {{{a}: [Development], "
+            f"{b}: [Development, Staging]}}}}"
+        )
+    lines.append("  teams:")
+    for i in range(max(1, n // 20)):
+        lines.append(f"    team{i:03d}: {{access: {{app{i:04d}: [Staging]}}}}")
+    return "\n".join(lines) + "\n"
+
+
+def run(n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, Sandbox() as sandbox:
+        members = [{"email": f"user{i:04d}@acme.test"} for i in range(max(1, n // 2))]
+        httpx.post(f"{sandbox.url}/_sandbox/seed/", json={"members": members}, timeout=60)
+        spec = Path(tmp) / "spec.yaml"
+        spec.write_text(spec_text(n))
+        env = dict(os.environ, **sandbox.credentials, RECONCILER_STATE=f"{tmp}/state.db")
+        out: dict[str, float] = {}
+        tracemalloc.start()
+        with engine.Session(spec, env=env) as session:
+            provider = session.providers["phase"]
+
+            def requests() -> int:
+                return int(provider.stats()["requests"])  # type: ignore[call-overload]
+
+            t, r = time.monotonic(), requests()
+            plan = session.make_plan()
+            out["plan_s"], out["plan_req"] = time.monotonic() - t, requests() - r
+            out["changes"] = len(plan.executable)
+            t, r = time.monotonic(), requests()
+            result = session.apply(plan, concurrency=4)
+            assert result.ok, [x.line() for x in result.results if not x.ok][:3]
+            out["apply_s"], out["apply_req"] = time.monotonic() - t, requests() - r
+            t, r = time.monotonic(), requests()
+            again = session.make_plan()
+            assert again.empty, [str(c.address) for c in again.executable][:5]
+            out["replan_s"], out["replan_req"] = time.monotonic() - t, requests() - r
+            live = session.refresh()
+            out["objects"] = len(live)
+        out["peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        # a per-resource refresh: one GET per live object plus each collection list
+        out["per_resource_req"] = out["objects"] + 6
+        return out
+
+
+def main(argv: list[str]) -> int:
+    sizes = [int(a) for a in argv] or [10, 100, 1000]
+    print("| apps | objects | changes | plan req | plan s | apply req | apply s | re-plan req "
+          "| re-plan s | per-resource refresh req | peak MiB |")  # fmt: skip
+    print("|---:" * 11 + "|")
+    for n in sizes:
+        o = run(n)
+        print(
+            f"| {n} | {o['objects']:.0f} | {o['changes']:.0f} | {o['plan_req']:.0f} | "
+            f"{o['plan_s']:.2f} | {o['apply_req']:.0f} | {o['apply_s']:.2f} | "
+            f"{o['replan_req']:.0f} | {o['replan_s']:.2f} | {o['per_resource_req']:.0f} | "
+            f"{o['peak_mib']:.1f} |",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
