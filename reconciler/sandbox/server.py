@@ -1,17 +1,24 @@
 """Sandbox: the Phase sandbox served by uvicorn on a background thread.
 
-``Sandbox(port=0)`` picks a free loopback port. ``start()`` returns once the socket accepts
-requests; ``url`` is the API root (``PHASE_URL``; clients call ``{url}/v1/...``);
-``credentials`` holds ``PHASE_URL``, ``PHASE_TOKEN`` (the owner's ``pss_user:v1`` PAT),
-``PHASE_EMAIL`` and ``PHASE_PASSWORD``. With ``data_dir`` the organisation is kept in
-``<data_dir>/phase.sqlite3`` and a restart resumes it (the owner's PAT included); without it
-the organisation lives in memory. ``plan="free"`` applies the Free-plan gates; ``rate_limit``
-(requests per minute per principal) turns the throttle on.
+``Sandbox(port=0)`` listens on a free loopback port. ``start()`` returns once the socket answers;
+``url`` is the host root, used as ``PHASE_URL`` (clients call ``{PHASE_URL}/v1/...``; the same
+API is served under ``/public/v1/...`` and ``/service/...``). ``credentials`` holds
+``PHASE_URL``, ``PHASE_TOKEN`` (the owner's ``pss_user:v1`` PAT), ``PHASE_EMAIL`` and
+``PHASE_PASSWORD``.
+
+State is kept in SQLite: in ``<data_dir>/phase.sqlite3`` when a data directory is given (a
+restart resumes the organisation, the owner's PAT included; the default organisation is seeded
+only into a new database), else in a temporary file removed by ``stop()``. ``plan`` ("free",
+"pro" or "enterprise") sets the organisation's plan and its gates; ``rate_limit`` (requests per
+minute per principal) turns the throttle on, as ``RATE_LIMIT_DEFAULT`` does on a self-hosted
+server. ``seed=False`` starts with an empty organisation (no roles, no members).
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -21,17 +28,19 @@ from types import TracebackType
 import httpx
 import uvicorn
 
+from reconciler.crypto import primitives as p
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.phase.api import Runtime, build_app
 from reconciler.sandbox.phase.control import make_control
 from reconciler.sandbox.phase.seed import OWNER_EMAIL, seed_default
+from reconciler.sandbox.phase.session import extras
 from reconciler.sandbox.phase.store import Store
 
 PLANS = {"free": "FR", "pro": "PR", "enterprise": "EN"}
 
 
 class Sandbox:
-    """A running (once started) Phase sandbox; see the module docstring."""
+    """A Phase sandbox (serving once started); see the module docstring."""
 
     def __init__(
         self,
@@ -45,6 +54,7 @@ class Sandbox:
         if plan not in PLANS:
             raise ReconcilerError(f"sandbox: unknown plan {plan!r} (free, pro or enterprise)")
         self.host = host
+        self.plan = PLANS[plan]
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -55,29 +65,41 @@ class Sandbox:
                 f"sandbox: cannot listen on {host}:{port} ({exc.strerror})"
             ) from None
         self.port = int(self._sock.getsockname()[1])
-        path = None
-        if data_dir is not None:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            path = data_dir / "phase.sqlite3"
-        self.store = Store(path)
-        if self.store.empty and seed:
-            self.store.data["owner_token"] = ""
-            token = seed_default(self.store)
-            self.store.data["owner_token"] = token
-        self.store.org["plan"] = PLANS[plan]
-        self.store.save()
+        self._tmp: Path | None = None
+        if data_dir is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="phase-sandbox-"))
+            data_dir = self._tmp
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(data_dir / "phase.sqlite3")
+        with self.store.lock:
+            if self.store.empty:
+                secret = p.random_hex()
+                if seed:
+                    self.store.data["sandbox"] = {"secret": secret}
+                    self._reseed()
+                else:
+                    self.store.reset(self.plan)
+                    self.store.data["sandbox"] = {"secret": secret, "owner_token": ""}
+            self.store.org["plan"] = self.plan
+            self.store.save()
         self.runtime = Runtime(self.store, rate_limit=rate_limit)
-        app = build_app(self.runtime, make_control(self.runtime, self._credentials, self._remember))
+        control = make_control(self.runtime, self._reseed, self._credentials)
+        app = build_app(self.runtime, control, extras())
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def _remember(self, token: str) -> None:
-        self.store.data["owner_token"] = token
+    def _reseed(self) -> None:
+        """Reset to the default organisation (keeps this sandbox's password secret)."""
+        sandbox = self.store.data.get("sandbox") or {"secret": p.random_hex()}
+        token = seed_default(self.store, str(sandbox["secret"]), self.plan)
+        self.store.data["sandbox"] = {"secret": sandbox["secret"], "owner_token": token}
+        self.store.save()
 
     def _credentials(self) -> dict[str, str]:
         owner = next(
@@ -85,14 +107,15 @@ class Sandbox:
         )
         return {
             "PHASE_URL": self.url,
-            "PHASE_TOKEN": str(self.store.data.get("owner_token", "")),
+            "PHASE_TOKEN": str(self.store.data.get("sandbox", {}).get("owner_token", "")),
             "PHASE_EMAIL": OWNER_EMAIL,
             "PHASE_PASSWORD": "" if owner is None else str(owner["password"]),
         }
 
     @property
     def credentials(self) -> Mapping[str, str]:
-        return self._credentials()
+        with self.store.lock:
+            return self._credentials()
 
     def start(self, timeout: float = 10.0) -> None:
         """Serve on a daemon thread; return when ``GET /health/`` answers."""
@@ -101,18 +124,23 @@ class Sandbox:
         )
         self._thread.start()
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health/", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
+        with httpx.Client(timeout=1.0) as client:
+            while time.monotonic() < deadline:
+                if self._server.started:
+                    try:
+                        if client.get(f"{self.url}/health/").status_code == 200:
+                            return
+                    except httpx.TransportError:
+                        pass
+                time.sleep(0.005)
         self.stop()
         raise ReconcilerError(f"sandbox: did not start within {timeout:.0f}s")
 
     def stop(self) -> None:
-        """Stop serving and release the port (the organisation stays in ``data_dir``)."""
+        """Stop serving and release the port (a data directory keeps the organisation)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -120,6 +148,10 @@ class Sandbox:
         self._sock.close()
         with self.store.lock:
             self.store.save()
+            self.store.close()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
 
     def __enter__(self) -> Sandbox:
         self.start()

@@ -1,178 +1,115 @@
-"""The sandbox's ASGI application: routing, authentication, throttling, faults and counters.
+"""The sandbox's ASGI application: routing, the DRF request pipeline, throttling, faults and
+request counters.
 
-Routing is a table of path patterns (relative to the API root, trailing slash included) with
-a view per method, because the Phase server's routing quirks matter to clients:
+Routing follows ``backend/backend/urls.py``: the public URLs (``""`` and ``v1/...``) are mounted
+at ``/`` and at ``/public/``; ``health/``, ``secrets/tokens/``, ``graphql/`` and
+``auth/password/login/`` only at ``/``; a leading ``/service`` is stripped first
+(``ServicePrefixMiddleware``). ``APPEND_SLASH`` is off, so a path without its trailing slash is a
+404 with Django's HTML page.
 
-* ``/v1/...``, ``/public/v1/...`` and the same under ``/service`` all route the same way;
-* a path without its trailing slash is a 404 with Django's HTML page, not a redirect;
-* a method the route lacks is 405 ``{"error": "Method \\"X\\" not allowed."}`` (after
-  authentication, as DRF does);
-* the throttle runs after authentication and before the view, per principal.
-
-``/_sandbox/...`` is the control API (``control.py``); it is not part of the real server.
+A v1 request goes through DRF's order: content negotiation (406), authentication (401/403/404
+from ``auth.authenticate``), ``IsAuthenticated`` (401), the plan throttle (429), the view's own
+``initial`` checks (405/403), then the handler (405 when the view has none for the method).
+``/_sandbox/...`` is the control API (``control.py``), not part of the real server.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
+import logging
 import math
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from reconciler.sandbox.phase import views as v
-from reconciler.sandbox.phase.auth import Caller, authenticate
-from reconciler.sandbox.phase.store import Row, Store
-from reconciler.sandbox.phase.wire import ApiError
+from reconciler.sandbox.phase import (
+    routes_apps,
+    routes_members,
+    routes_roles,
+    routes_secrets,
+    routes_service_accounts,
+    routes_teams,
+)
+from reconciler.sandbox.phase.auth import authenticate, live_token, parse_header
+from reconciler.sandbox.phase.call import Call, View
+from reconciler.sandbox.phase.store import Store
+from reconciler.sandbox.phase.wire import ApiError, internal_error, not_allowed
 
 NOT_FOUND_HTML = (
     '<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n'
     "  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n"
     "</body>\n</html>\n"
 )
-ID = r"(?P<{}>[^/]+)"
+ROOT_MESSAGE = (
+    "API is alive. Please see https://docs.phase.dev/public-api for documentation on available "
+    "endpoints."
+)
+VERSION = "v2.73.2"
+DROP_HEADER = "x-sandbox-drop"
+
+PUBLIC_VIEWS: dict[str, View] = {
+    **routes_secrets.VIEWS,
+    **routes_apps.VIEWS,
+    **routes_service_accounts.VIEWS,
+    **routes_roles.VIEWS,
+    **routes_members.VIEWS,
+    **routes_teams.VIEWS,
+}
+ROOT_ROUTES = ("health/", "secrets/tokens/", "graphql/", "auth/password/login/")
 
 
-@dataclass
-class Call:
-    """One request as a view sees it."""
-
-    store: Store
-    caller: Caller
-    token: Row
-    params: Any
-    body: Any
-    path: dict[str, str]
-
-
-View = Callable[[Call], Response]
-
-
-def _route(pattern: str) -> re.Pattern[str]:
-    names = re.findall(r"\{(\w+)\}", pattern)
-    regex = pattern
-    for name in names:
-        regex = regex.replace("{" + name + "}", ID.format(name))
+def _compile(pattern: str) -> re.Pattern[str]:
+    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
     return re.compile("^" + regex + "$")
 
 
-ROUTES: list[tuple[str, dict[str, View]]] = [
-    ("v1/apps/", {
-        "GET": lambda c: v.list_apps(c.store, c.caller),
-        "POST": lambda c: v.create_app(c.store, c.caller, c.body),
-    }),
-    ("v1/apps/{app_id}/", {
-        "GET": lambda c: v.get_app(c.store, c.caller, c.path["app_id"]),
-        "PUT": lambda c: v.update_app(c.store, c.caller, c.path["app_id"], c.body),
-        "DELETE": lambda c: v.delete_app(c.store, c.caller, c.path["app_id"]),
-    }),
-    ("v1/environments/", {
-        "GET": lambda c: v.list_envs(c.store, c.caller, c.params),
-        "POST": lambda c: v.create_env(c.store, c.caller, c.params, c.body),
-    }),
-    ("v1/environments/{env_id}/", {
-        "GET": lambda c: v.get_env(c.store, c.caller, c.path["env_id"], c.params),
-        "PUT": lambda c: v.update_env(c.store, c.caller, c.path["env_id"], c.params, c.body),
-        "DELETE": lambda c: v.delete_env(c.store, c.caller, c.path["env_id"], c.params),
-    }),
-    ("v1/secrets/", {
-        "GET": lambda c: v.list_secrets(c.store, c.caller, c.params),
-        "POST": lambda c: v.write_secrets(c.store, c.caller, c.params, c.body, update=False),
-        "PUT": lambda c: v.write_secrets(c.store, c.caller, c.params, c.body, update=True),
-    }),
-    ("v1/roles/", {
-        "GET": lambda c: v.list_roles(c.store, c.caller),
-        "POST": lambda c: v.create_role(c.store, c.caller, c.body),
-    }),
-    ("v1/roles/{role_id}/", {
-        "GET": lambda c: v.get_role(c.store, c.caller, c.path["role_id"]),
-        "PUT": lambda c: v.update_role(c.store, c.caller, c.path["role_id"], c.body),
-        "DELETE": lambda c: v.delete_role(c.store, c.caller, c.path["role_id"]),
-    }),
-    ("v1/service-accounts/", {
-        "GET": lambda c: v.list_sas(c.store, c.caller),
-        "POST": lambda c: v.create_sa(c.store, c.caller, c.body),
-    }),
-    ("v1/service-accounts/{sa_id}/", {
-        "GET": lambda c: v.get_sa(c.store, c.caller, c.path["sa_id"]),
-        "PUT": lambda c: v.update_sa(c.store, c.caller, c.path["sa_id"], c.body),
-        "DELETE": lambda c: v.delete_sa(c.store, c.caller, c.path["sa_id"]),
-    }),
-    ("v1/service-accounts/{sa_id}/access/", {
-        "PUT": lambda c: v.put_sa_access(c.store, c.caller, c.path["sa_id"], c.body),
-    }),
-    ("v1/service-accounts/{sa_id}/tokens/", {
-        "POST": lambda c: v.create_sa_token(c.store, c.caller, c.path["sa_id"], c.body),
-    }),
-    ("v1/service-accounts/{sa_id}/tokens/{token_id}/", {
-        "DELETE": lambda c: v.delete_sa_token(
-            c.store, c.caller, c.path["sa_id"], c.path["token_id"]
-        ),
-    }),
-    ("v1/members/", {"GET": lambda c: v.list_members(c.store, c.caller)}),
-    ("v1/members/invites/", {
-        "GET": lambda c: v.list_invites(c.store, c.caller),
-        "POST": lambda c: v.create_invite(c.store, c.caller, c.body),
-    }),
-    ("v1/members/invites/{invite_id}/", {
-        "DELETE": lambda c: v.delete_invite(c.store, c.caller, c.path["invite_id"]),
-    }),
-    ("v1/members/{member_id}/", {
-        "GET": lambda c: v.get_member(c.store, c.caller, c.path["member_id"]),
-        "PUT": lambda c: v.update_member(c.store, c.caller, c.path["member_id"], c.body),
-        "DELETE": lambda c: v.delete_member(c.store, c.caller, c.path["member_id"]),
-    }),
-    ("v1/members/{member_id}/access/", {
-        "GET": lambda c: v.get_member_access(c.store, c.caller, c.path["member_id"]),
-        "PUT": lambda c: v.put_member_access(c.store, c.caller, c.path["member_id"], c.body),
-    }),
-    ("v1/teams/", {
-        "GET": lambda c: v.list_teams(c.store, c.caller),
-        "POST": lambda c: v.create_team(c.store, c.caller, c.body),
-    }),
-    ("v1/teams/{team_id}/", {
-        "GET": lambda c: v.get_team(c.store, c.caller, c.path["team_id"]),
-        "PUT": lambda c: v.update_team(c.store, c.caller, c.path["team_id"], c.body),
-        "DELETE": lambda c: v.delete_team(c.store, c.caller, c.path["team_id"]),
-    }),
-    ("v1/teams/{team_id}/members/", {
-        "POST": lambda c: v.add_team_members(c.store, c.caller, c.path["team_id"], c.body),
-    }),
-    ("v1/teams/{team_id}/members/{member_id}/", {
-        "DELETE": lambda c: v.remove_team_member(
-            c.store, c.caller, c.path["team_id"], c.path["member_id"], c.params
-        ),
-    }),
-    ("v1/teams/{team_id}/access/", {
-        "PUT": lambda c: v.put_team_access(c.store, c.caller, c.path["team_id"], c.body),
-    }),
-    ("secrets/tokens/", {"GET": lambda c: v.secrets_tokens(c.store, c.caller, c.token)}),
-]  # fmt: skip
-COMPILED = [(pattern, _route(pattern), views) for pattern, views in ROUTES]
-# Routes that answer 405 before authentication (``http_method_names`` on the view).
-EARLY_405 = {"v1/members/", "v1/members/invites/", "v1/members/invites/{invite_id}/"}
+COMPILED = [(pattern, _compile(pattern), view) for pattern, view in PUBLIC_VIEWS.items()]
+
+# An injected or real throttle answer.
+
+
+def throttled(wait: int) -> ApiError:
+    unit = "second" if wait == 1 else "seconds"
+    return ApiError(
+        429,
+        f"Request was throttled. Expected available in {wait} {unit}.",
+        {"Retry-After": str(wait)},
+    )
 
 
 @dataclass
 class Faults:
-    """Injected failures, consumed one per API request (deterministic, for tests)."""
+    """Injected failures for resilience tests, deterministic (counters, not chance).
 
+    Each counter is consumed by one API request (``/_sandbox/`` calls are never faulted), in
+    this order: ``latency_ms`` delays every request; ``drops`` closes the connection without an
+    answer and without processing; ``errors`` answers ``error_status`` without processing;
+    ``error_every`` answers ``error_status`` to every Nth request; ``throttle`` answers 429 with
+    ``Retry-After: retry_after``; ``lost`` processes the request, then closes the connection so
+    the answer is lost (the change is made).
+    """
+
+    latency_ms: int = 0
+    drops: int = 0
     errors: int = 0
     error_status: int = 503
+    error_every: int = 0
     throttle: int = 0
     retry_after: int = 1
-    latency_ms: int = 0
+    lost: int = 0
+    seen: int = 0
 
 
 @dataclass
 class Runtime:
-    """Mutable server-side context: the store, counters, faults and the throttle windows."""
+    """Mutable server-side context: the store, plan, throttle windows, faults and counters."""
 
     store: Store
     rate_limit: int | None = None
@@ -181,126 +118,249 @@ class Runtime:
     windows: dict[str, deque[float]] = field(default_factory=dict)
 
     def throttle(self, key: str) -> None:
-        """Sliding one-minute window per principal; 429 with integer ``Retry-After``."""
+        """DRF ``SimpleRateThrottle`` with a one-minute window per principal: a throttled
+        request is not recorded; ``wait`` is the time until the oldest request leaves."""
         if not self.rate_limit:
             return
-        window = self.windows.setdefault(key, deque())
+        history = self.windows.setdefault(key, deque())
         stamp = time.monotonic()
-        while window and window[0] <= stamp - 60:
-            window.popleft()
-        if len(window) >= self.rate_limit:
-            wait = max(1, math.ceil(60 - (stamp - window[0])))
-            raise ApiError(
-                429,
-                f"Request was throttled. Expected available in {wait} seconds.",
-                {"Retry-After": str(wait)},
-            )
-        window.append(stamp)
+        while history and history[0] <= stamp - 60:
+            history.popleft()
+        if len(history) >= self.rate_limit:
+            raise throttled(max(1, math.ceil(60 - (stamp - history[0]))))
+        history.append(stamp)
 
 
-def api_path(raw: str) -> str:
-    """The path relative to the API root: ``/service`` and ``/public`` prefixes removed."""
+def split_path(raw: str) -> tuple[str, bool]:
+    """``(path relative to the URL root, served under /public/)``."""
     path = raw
-    if path.startswith("/service/") or path == "/service":
+    if path == "/service" or path.startswith("/service/"):
         path = path[len("/service") :] or "/"
-    if path.startswith("/public/") or path == "/public":
-        path = path[len("/public") :] or "/"
-    return path.lstrip("/")
+    path = path.lstrip("/")
+    if path == "public/" or path.startswith("public/"):
+        return path[len("public/") :], True
+    return path, False
 
 
-def match(path: str) -> tuple[str, dict[str, View], dict[str, str]] | None:
-    for pattern, regex, views in COMPILED:
+def match(path: str) -> tuple[str, View, dict[str, str]] | None:
+    for pattern, regex, view in COMPILED:
         found = regex.match(path)
         if found:
-            return pattern, views, found.groupdict()
+            return pattern, view, found.groupdict()
     return None
 
 
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise ApiError(400, "JSON parse error - Expecting value") from None
+def _accepts_json(accept: str | None) -> bool:
+    if not accept:
+        return True
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("*/*", "application/*", "application/json", ""):
+            return True
+    return False
 
 
-def handle(
-    runtime: Runtime, method: str, path: str, headers: Any, params: Any, body: Any
-) -> Response:
-    """Serve one API request (everything but the control API)."""
+@dataclass
+class Incoming:
+    """The parts of an HTTP request the pipeline needs."""
+
+    method: str
+    path: str
+    headers: Any
+    params: Any
+    body: bytes
+    content_type: str | None
+    client: str
+
+
+def route_name(path: str, public: bool) -> str | None:
+    """The route pattern serving ``path``, or None (404)."""
+    if not public and path in ROOT_ROUTES:
+        return path
     if path == "":
-        return JSONResponse(
-            {
-                "message": "API is alive. Please see https://docs.phase.dev/public-api for "
-                "documentation on available endpoints.",
-                "status": "ok",
-            }
-        )
-    if path == "health/":
-        return JSONResponse({"status": "alive", "version": "sandbox"})
+        return "(root)"
     found = match(path)
-    if found is None:
+    return None if found is None else found[0]
+
+
+def serve_v1(runtime: Runtime, request: Incoming) -> Response:
+    """The DRF pipeline for a public v1 view (see the module docstring)."""
+    found = match(request.path)
+    assert found is not None
+    _pattern, view, kwargs = found
+    if not _accepts_json(request.headers.get("accept")):
+        raise ApiError(406, "Could not satisfy the request Accept header.")
+    store = runtime.store
+    auth = authenticate(store, request.headers, request.params, kwargs)
+    if auth is None:
+        raise ApiError(401, "Authentication credentials were not provided.")
+    runtime.throttle(auth.caller.throttle_key)
+    call = Call(
+        store,
+        auth,
+        request.method,
+        request.params,
+        kwargs,
+        request.body,
+        request.content_type,
+    )
+    view.initial(call)
+    handler = view.handlers.get(request.method)
+    if handler is None:
+        raise not_allowed(request.method)
+    response = handler(call)
+    if request.method != "GET" and response.status_code < 400:
+        store.save()
+    return response
+
+
+def serve_tokens(runtime: Runtime, request: Incoming) -> Response:
+    """``GET /secrets/tokens/`` (function view: no camelCase, 403 for bad tokens)."""
+    if request.method not in ("GET", "HEAD"):
+        raise not_allowed(request.method)
+    header = request.headers.get("authorization")
+    if header is None:
+        raise internal_error()
+    store = runtime.store
+    token_type, value = parse_header(header)
+    token = live_token(store, token_type, value)
+    key = f"anon_{request.client}"
+    if token is not None:
+        key = f"{'user' if token['kind'] == 'user' else 'sa'}_{token['owner_id']}"
+    runtime.throttle(key)
+    if token is None:
+        return JSONResponse({"error": "Token expired or deleted"}, 403)
+    return routes_secrets.secrets_tokens(store, token)
+
+
+Extra = Callable[[Runtime, Incoming], Response]
+
+
+def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Response:
+    """Serve one request below the URL root (everything but ``/_sandbox/``)."""
+    path, public = split_path(request.path)
+    request.path = path
+    name = route_name(path, public)
+    if name is None:
         return HTMLResponse(NOT_FOUND_HTML, 404)
-    pattern, views, groups = found
-    runtime.counters[f"{method} /{pattern}"] += 1
+    runtime.counters[f"{request.method} /{name}"] += 1
     runtime.counters["total"] += 1
-    not_allowed = ApiError(405, f'Method "{method}" not allowed.')
-    if pattern in EARLY_405 and method not in views:
-        raise not_allowed
-    faults = runtime.faults
-    if faults.latency_ms:
-        time.sleep(faults.latency_ms / 1000)
-    if faults.errors > 0:
-        faults.errors -= 1
-        raise ApiError(faults.error_status, "Internal server error.")
-    if faults.throttle > 0:
-        faults.throttle -= 1
-        wait = faults.retry_after
-        raise ApiError(
-            429,
-            f"Request was throttled. Expected available in {wait} seconds.",
-            {"Retry-After": str(wait)},
-        )
     store = runtime.store
     with store.lock:
-        caller = authenticate(store, headers.get("authorization"))
-        runtime.throttle(caller.throttle_key)
-        if method not in views:
-            raise not_allowed
-        token = _token_of(store, caller, headers.get("authorization", ""))
-        response = views[method](Call(store, caller, token, params, body, groups))
-        if method != "GET" and response.status_code < 400:
-            store.save()
+        faults = runtime.faults
+        faults.seen += 1
+        if faults.drops > 0:
+            faults.drops -= 1
+            return Response(status_code=599, headers={DROP_HEADER: "1"})
+        if faults.errors > 0 or (faults.error_every and faults.seen % faults.error_every == 0):
+            faults.errors = max(0, faults.errors - 1)
+            raise ApiError(faults.error_status, "Internal server error.")
+        if faults.throttle > 0:
+            faults.throttle -= 1
+            raise throttled(faults.retry_after)
+        if name == "health/":
+            response: Response = JSONResponse({"status": "alive", "version": VERSION})
+        elif name == "(root)":
+            response = JSONResponse({"message": ROOT_MESSAGE, "status": "ok"})
+        elif name == "secrets/tokens/":
+            response = serve_tokens(runtime, request)
+        elif name in extras:
+            response = extras[name](runtime, request)
+        else:
+            response = serve_v1(runtime, request)
+        if faults.lost > 0:
+            faults.lost -= 1
+            return Response(status_code=599, headers={DROP_HEADER: "1"})
         return response
 
 
-def _token_of(store: Store, caller: Caller, header: str) -> Row:
-    bearer = header.split(" ")[2]
-    return next(
-        t
-        for t in store.table("tokens").values()
-        if t["owner_id"] == caller.id and t["token"] == bearer
-    )
+Control = Callable[[str, str, bytes, str | None], Response]
 
 
-def build_app(runtime: Runtime, control: Callable[[str, str, Any], Response]) -> FastAPI:
-    """The ASGI app: one catch-all route so the sandbox owns every routing decision."""
+def build_app(runtime: Runtime, control: Control, extras: dict[str, Extra]) -> Any:
+    """The ASGI app: one catch-all FastAPI route (the sandbox owns every routing decision),
+    wrapped so an injected connection drop closes the socket without an answer."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.api_route(
         "/{full_path:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     )
     async def serve(request: Request, full_path: str) -> Response:
-        method = request.method
-        try:
-            if request.url.path.startswith("/_sandbox/"):
-                return control(method, request.url.path, await _body(request))
-            path = api_path(request.url.path)
-            body = await _body(request) if method in ("POST", "PUT") else {}
-            return handle(runtime, method, path, request.headers, request.query_params, body)
-        except ApiError as exc:
-            return exc.response()
+        body = await request.body()
+        content_type = request.headers.get("content-type")
+        path = request.url.path
+        if path.startswith("/_sandbox/"):
+            return await run_in_threadpool(
+                _safely, control, request.method, path, body, content_type
+            )
+        latency = runtime.faults.latency_ms
+        if latency:
+            await asyncio.sleep(latency / 1000)
+        incoming = Incoming(
+            request.method,
+            path,
+            request.headers,
+            request.query_params,
+            body,
+            content_type,
+            request.client.host if request.client else "",
+        )
+        return await run_in_threadpool(_answer, runtime, incoming, extras)
 
-    return app
+    return DropConnections(app)
+
+
+def _answer(runtime: Runtime, incoming: Incoming, extras: dict[str, Extra]) -> Response:
+    try:
+        return handle(runtime, incoming, extras)
+    except ApiError as exc:
+        return exc.response()
+    except Exception:
+        logging.getLogger(__name__).exception("sandbox: unhandled error")
+        return internal_error().response()
+
+
+def _safely(control: Control, method: str, path: str, body: bytes, ctype: str | None) -> Response:
+    try:
+        return control(method, path, body, ctype)
+    except ApiError as exc:
+        return exc.response()
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class DropConnections:
+    """ASGI wrapper: a response carrying ``x-sandbox-drop`` is never sent; returning a value
+    makes uvicorn close the connection, so the client sees the server disconnect."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        dropped = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal dropped
+            if message["type"] == "http.response.start":
+                dropped = any(k == DROP_HEADER.encode() for k, _v in message.get("headers", []))
+            if not dropped:
+                await send(message)
+
+        await self.app(scope, receive, guarded)
+        return "dropped" if dropped else None
+
+
+class QuietDrops(logging.Filter):
+    """Keeps uvicorn from logging the injected drops as application errors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "should return None" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(QuietDrops())

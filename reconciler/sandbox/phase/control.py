@@ -1,93 +1,268 @@
 """The ``/_sandbox/`` control API: the human steps the real API cannot do, and test hooks.
+None of it exists on a real Phase server; it takes no credentials (the sandbox listens on
+loopback). Every path keeps its trailing slash.
 
-* ``POST /_sandbox/reset/``: back to the default organisation; returns the new credentials.
-* ``POST /_sandbox/seed/``: add members, invites and apps from a fixture (``seed_fixture``).
-* ``POST /_sandbox/invites/by-email/{email}/accept/``: accept an invite; the member is created
-  with a fresh identity keypair. Returns ``{member_id, email, token}`` (their PAT).
-* ``GET /_sandbox/principals/``: members and SAs with their keys (the sandbox plays their
-  devices, so tests can decrypt as them).
-* ``GET /_sandbox/counters/`` (``DELETE`` resets): API requests per ``METHOD /route``, and
-  ``total``.
-* ``POST /_sandbox/faults/`` (``DELETE`` clears): inject ``{errors, error_status, throttle,
-  retry_after, latency_ms}``; each injected error or 429 is consumed by one API request.
+===================================================  ============================================
+``POST /_sandbox/reset/``                            back to the default organisation; returns the
+                                                     credentials (``PHASE_URL``, ``PHASE_TOKEN``, …)
+``POST /_sandbox/seed/``                             add objects from a fixture (JSON, or YAML with
+                                                     ``Content-Type: application/yaml``); see
+                                                     ``seed.seed_fixture``
+``POST /_sandbox/invites/{invite_id}/accept/``       the invitee accepts: a member with a fresh
+``POST /_sandbox/invites/by-email/{email}/accept/``  identity key; returns ``{member_id, email,
+                                                     token}`` (token: their ``pss_user:v1`` PAT)
+``POST /_sandbox/changes/``                          out-of-band changes, as someone would make
+                                                     them in the console: ``{"changes": [{"op":
+                                                     ...}, ...]}`` (ops below); returns what each
+                                                     did
+``GET /_sandbox/principals/``                        members and service accounts with their keys
+                                                     (the sandbox plays their devices)
+``GET|DELETE /_sandbox/counters/``                   API requests per ``METHOD /route`` and
+                                                     ``total`` (DELETE resets)
+``GET|POST|DELETE /_sandbox/faults/``                read, set (fields of ``api.Faults``) or
+                                                     clear injected faults
+===================================================  ============================================
+
+Out-of-band change ops (apps, environments, members named by id, name or email):
+``rename_app {app, name}``, ``set_app_description {app, description}``,
+``delete_app {app}``, ``rename_environment {app, environment, name}``,
+``delete_environment {app, environment}``, ``set_member_role {member, role}``,
+``grant_member {member, app, environments: [...]}`` (adds keys the way the console does, E2EE
+apps included: wrapped by a key holder's device), ``revoke_member {member, app}``,
+``remove_member {member}``, ``set_plan {plan: FR|PR|EN}``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi.responses import JSONResponse, Response
+from ruamel.yaml import YAML
 
+from reconciler.crypto import primitives as p
+from reconciler.sandbox.phase import keys
 from reconciler.sandbox.phase.api import Faults, Runtime
-from reconciler.sandbox.phase.seed import seed_default, seed_fixture
-from reconciler.sandbox.phase.store import now
+from reconciler.sandbox.phase.seed import (
+    accept_invite,
+    device_open,
+    role_named,
+    seed_fixture,
+)
+from reconciler.sandbox.phase.store import Row, Store, now
 from reconciler.sandbox.phase.wire import ApiError
+
+Credentials = Callable[[], dict[str, str]]
+
+
+def _body(raw: bytes, content_type: str | None) -> Any:
+    if not raw:
+        return {}
+    media = (content_type or "").split(";")[0].strip().lower()
+    try:
+        if "yaml" in media:
+            return YAML(typ="safe").load(raw.decode("utf-8"))
+        return json.loads(raw)
+    except Exception as exc:
+        raise ApiError(400, f"sandbox: unreadable body ({type(exc).__name__})") from None
 
 
 def make_control(
-    runtime: Runtime, credentials: Callable[[], dict[str, str]], remember: Callable[[str], None]
-) -> Callable[[str, str, Any], Response]:
-    """The control dispatcher; ``remember`` records the owner's new PAT after a reset."""
+    runtime: Runtime, reset: Callable[[], None], credentials: Credentials
+) -> Callable[[str, str, bytes, str | None], Response]:
+    """The control dispatcher; ``reset`` reseeds the default organisation."""
 
-    def control(method: str, path: str, body: Any) -> Response:
+    def control(method: str, path: str, raw: bytes, content_type: str | None) -> Response:
         store = runtime.store
-        parts = [p for p in path.split("/") if p][1:]
+        parts = [unquote(x) for x in path.split("/") if x][1:]
+        if not path.endswith("/"):
+            raise ApiError(404, "sandbox: control paths end with a slash")
+        body = _body(raw, content_type)
         with store.lock:
             if parts == ["reset"] and method == "POST":
-                remember(seed_default(store))
-                store.save()
+                reset()
                 runtime.counters.clear()
                 runtime.windows.clear()
                 runtime.faults = Faults()
                 return JSONResponse(credentials())
             if parts == ["seed"] and method == "POST":
-                created = seed_fixture(store, body if isinstance(body, dict) else {})
+                created = seed_fixture(store, body)
                 store.save()
                 return JSONResponse(created)
-            accept = len(parts) == 4 and parts[:2] == ["invites", "by-email"]
-            if accept and parts[3] == "accept" and method == "POST":
-                return JSONResponse(_accept(store, parts[2]))
+            if len(parts) == 4 and parts[:2] == ["invites", "by-email"] and parts[3] == "accept":
+                return JSONResponse(_accept(store, by_email=parts[2]), 201)
+            if len(parts) == 3 and parts[0] == "invites" and parts[2] == "accept":
+                return JSONResponse(_accept(store, by_id=parts[1]), 201)
+            if parts == ["changes"] and method == "POST":
+                done = [_change(store, c) for c in (body.get("changes") or [])]
+                store.save()
+                return JSONResponse({"changes": done})
             if parts == ["principals"] and method == "GET":
-                return JSONResponse(_principals(store))
-            if parts == ["counters"]:
+                return JSONResponse(principals(store))
+            if parts == ["counters"] and method in ("GET", "DELETE"):
                 if method == "DELETE":
                     runtime.counters.clear()
                 return JSONResponse(dict(runtime.counters))
-            if parts == ["faults"]:
+            if parts == ["faults"] and method in ("GET", "POST", "DELETE"):
                 if method == "DELETE":
                     runtime.faults = Faults()
-                elif method == "POST":
-                    fields = {f.name for f in dataclasses.fields(Faults)}
-                    runtime.faults = Faults(**{k: int(v) for k, v in body.items() if k in fields})
+                if method == "POST":
+                    runtime.faults = _faults(body)
                 return JSONResponse(dataclasses.asdict(runtime.faults))
-        raise ApiError(404, f"unknown sandbox control {method} {path}")
+        raise ApiError(404, f"sandbox: no control {method} {path}")
 
     return control
 
 
-def _accept(store: Any, email: str) -> dict[str, str]:
-    invite = next(
-        (i for i in store.table("invites").values() if i["email"] == email.lower() and i["valid"]),
-        None,
-    )
+def _faults(body: Any) -> Faults:
+    if not isinstance(body, dict):
+        raise ApiError(400, "sandbox: faults are an object")
+    names = {f.name for f in dataclasses.fields(Faults)} - {"seen"}
+    unknown = set(body) - names
+    if unknown:
+        raise ApiError(400, f"sandbox: unknown fault fields {sorted(unknown)}")
+    try:
+        return Faults(**{k: int(v) for k, v in body.items()})
+    except (TypeError, ValueError):
+        raise ApiError(400, "sandbox: fault values are integers") from None
+
+
+def _accept(store: Store, by_email: str | None = None, by_id: str | None = None) -> dict[str, str]:
+    invites = store.table("invites")
+    if by_id is not None:
+        invite = invites.get(by_id)
+    else:
+        email = (by_email or "").lower()
+        invite = next(
+            (i for i in invites.values() if i["email"] == email and i["valid"]),
+            None,
+        )
     if invite is None:
-        raise ApiError(404, f"no valid invite for {email}")
-    invite["valid"] = False
-    member = store.add_member(invite["email"], invite["role_id"])
-    token = store.mint_token("user", member["id"], "sandbox", None)
+        raise ApiError(404, "sandbox: no such invite")
+    accepted = accept_invite(store, invite)
     store.save()
-    return {"member_id": member["id"], "email": member["email"], "token": token}
+    return accepted
 
 
-def _principals(store: Any) -> dict[str, Any]:
-    keys = ("id", "email", "identity_key", "signing_key", "password", "deleted_at")
-    sa_keys = ("id", "name", "identity_key", "signing_key", "deleted_at")
+def _find(store: Store, table: str, ref: Any, *fields: str) -> Row:
+    rows = store.table(table)
+    if isinstance(ref, str) and ref in rows and rows[ref].get("deleted_at") is None:
+        return rows[ref]
+    for row in rows.values():
+        if row.get("deleted_at") is None and any(
+            str(row.get(f, "")).lower() == str(ref).lower() for f in fields
+        ):
+            return row
+    raise ApiError(404, f"sandbox: no {table[:-1].replace('_', ' ')} {ref!r}")
+
+
+def _env(store: Store, app: Row, ref: Any) -> Row:
+    for env in store.envs_of_app(app["id"]):
+        if ref in (env["id"], env["name"]) or str(ref).lower() == env["name"].lower():
+            return env
+    raise ApiError(404, f"sandbox: no environment {ref!r} in {app['name']}")
+
+
+def _change(store: Store, change: Any) -> dict[str, Any]:
+    if not isinstance(change, dict) or "op" not in change:
+        raise ApiError(400, "sandbox: each change is an object with an 'op'")
+    op = change["op"]
+    if op == "set_plan":
+        if change.get("plan") not in ("FR", "PR", "EN"):
+            raise ApiError(400, "sandbox: plan is FR, PR or EN")
+        store.org["plan"] = change["plan"]
+        return {"op": op, "plan": change["plan"]}
+    if op in ("set_member_role", "grant_member", "revoke_member", "remove_member"):
+        member = _find(store, "members", change.get("member"), "email")
+        return {"op": op, "member": member["id"], **_member_change(store, op, member, change)}
+    app = _find(store, "apps", change.get("app"), "name")
+    stamp = now()
+    if op == "rename_app":
+        app["name"], app["updated_at"] = str(change["name"]), stamp
+    elif op == "set_app_description":
+        app["description"], app["updated_at"] = change.get("description"), stamp
+    elif op == "delete_app":
+        keys.delete_app(store, app["id"])
+    elif op == "rename_environment":
+        env = _env(store, app, change.get("environment"))
+        env["name"], env["updated_at"] = str(change["name"]), stamp
+    elif op == "delete_environment":
+        keys.delete_environment(store, _env(store, app, change.get("environment"))["id"])
+    else:
+        raise ApiError(400, f"sandbox: unknown change op {op!r}")
+    return {"op": op, "app": app["id"]}
+
+
+def _member_change(store: Store, op: str, member: Row, change: dict[str, Any]) -> dict[str, Any]:
+    if op == "set_member_role":
+        member["role_id"] = role_named(store, str(change.get("role")))["id"]
+        member["updated_at"] = now()
+        return {"role": change.get("role")}
+    if op == "remove_member":
+        member["deleted_at"] = now()
+        return {}
+    app = _find(store, "apps", change.get("app"), "name")
+    if op == "revoke_member":
+        if app["id"] in member["apps"]:
+            member["apps"].remove(app["id"])
+        keys.revoke_individual(store, "user", member["id"], keys.app_env_ids(store, app["id"]))
+        return {"app": app["id"]}
+    granted = []
+    if app["id"] not in member["apps"]:
+        member["apps"].append(app["id"])
+    kx_pub = keys.kx_public("user", member)
+    if kx_pub is None:
+        raise ApiError(400, "sandbox: this member has no identity key yet")
+    for ref in change.get("environments") or []:
+        env = _env(store, app, ref)
+        secrets = keys.env_secrets(store, env) or _held(store, env)
+        keys.ensure_key(
+            store, env, "user", member["id"], keys.INDIVIDUAL, keys.wrap_pair(*secrets, kx_pub)
+        )
+        granted.append(env["id"])
+    return {"app": app["id"], "environments": granted}
+
+
+def _held(store: Store, env: Row) -> tuple[str, str]:
+    """Seed and salt of an E2EE env, opened by the device of a member holding its key."""
+    for key in store.table("keys").values():
+        if key["environment_id"] == env["id"] and key["kind"] == "user":
+            holder = store.active("members", key["principal_id"])
+            if holder is not None and holder.get("signing_key"):
+                return device_open(store, holder, env)
+    raise ApiError(409, f"sandbox: nobody holds a key for {env['name']}")
+
+
+def principals(store: Store) -> dict[str, Any]:
+    """Members and service accounts with the key material their devices would hold."""
+    members = []
+    for m in store.table("members").values():
+        entry = {
+            k: m.get(k)
+            for k in ("id", "email", "role_id", "identity_key", "signing_key", "password")
+        } | {"deleted_at": m["deleted_at"], "kx_public": None, "kx_private": None}
+        if m.get("signing_key"):
+            entry["kx_public"], entry["kx_private"] = store.kx_keypair_of("user", m)
+        members.append(entry)
+    sas = []
+    for s in store.table("service_accounts").values():
+        keyring = store.sa_keyring(s)
+        sas.append(
+            {
+                "id": s["id"],
+                "name": s["name"],
+                "identity_key": keyring["publicKey"],
+                "signing_key": keyring["privateKey"],
+                "kx_public": p.ed25519_pk_to_kx(keyring["publicKey"]),
+                "kx_private": p.ed25519_sk_to_kx(keyring["privateKey"]),
+                "deleted_at": s["deleted_at"],
+            }
+        )
     return {
-        "members": [{k: m.get(k) for k in keys} for m in store.table("members").values()],
-        "service_accounts": [
-            {k: s.get(k) for k in sa_keys} for s in store.table("service_accounts").values()
-        ],
-        "at": now(),
+        "members": members,
+        "service_accounts": sas,
+        "server_public_key": store.server_keypair()[0],
     }

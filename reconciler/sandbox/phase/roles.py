@@ -1,138 +1,240 @@
-"""The five default roles of every Phase organisation, with their real permissions
-(contracts/phase.md §4.1; phasehq/console ``api/utils/access/roles.py``).
+"""The five default roles of every Phase organisation with their real permissions
+(contracts/phase.md §4.1; data as defined by phasehq/console ``api/utils/access/roles.py``).
 
-Permissions are written compactly as action letters (``c``reate, ``r``ead, ``u``pdate,
-``d``elete) per permission class and expanded by ``expand``; the order of actions in the
-expansion is the one the server renders.
+Effective permissions of default roles always come from here, looked up by
+``role.name.capitalize()``; a default role's stored permissions are ignored. ``ORG_CLASSES`` /
+``APP_CLASSES`` (the Owner's maps) are the valid permission classes and actions for custom roles.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-ORG_CLASSES = (
-    "Organisation", "Billing", "Apps", "Members", "MemberPersonalAccessTokens", "ServiceAccounts",
-    "ServiceAccountTokens", "ExternalIdentities", "Roles", "IntegrationCredentials",
-    "NetworkAccessPolicies", "Logs", "SSO", "Teams", "SCIM", "LogStreams",
-)  # fmt: skip
-APP_CLASSES = (
-    "Environments", "Secrets", "DynamicSecretLeases", "RotatingSecrets", "Lockbox", "Logs",
-    "Tokens", "Members", "ServiceAccounts", "Integrations", "EncryptionMode", "Teams",
-)  # fmt: skip
-ACTIONS = {"c": "create", "r": "read", "u": "update", "d": "delete"}
-ALL = "crud"
+C, R, U, D = "create", "read", "update", "delete"
+CRUD = [C, R, U, D]
 
-_FULL_ORG = {c: ALL for c in ORG_CLASSES if c not in ("Logs", "LogStreams")} | {"Logs": "r"}
-_FULL_APP = {c: ALL for c in APP_CLASSES} | {"EncryptionMode": "ru"}
-
-# name -> (description, org permissions, app permissions, global access)
-DEFAULTS: dict[str, tuple[str, dict[str, str], dict[str, str], bool]] = {
-    "Owner": (
-        "The organisation owner, limited to a single user, with full access to all resources and "
-        "actions.",
-        _FULL_ORG,
-        _FULL_APP,
-        True,
-    ),
-    "Admin": (
-        "Administrative users with broad access to resources and global access to all Apps and "
-        "Environments.",
-        _FULL_ORG | {"Organisation": "ru"},
-        _FULL_APP,
-        True,
-    ),
-    "Manager": (
-        "Management users with broad access to environments, secrets, and service accounts at the "
-        "organisation level. Requires explicit access to Apps and Environments.",
-        {c: ALL for c in ORG_CLASSES if c not in ("MemberPersonalAccessTokens", "LogStreams")}
-        | {"Organisation": "r", "Logs": "r", "SSO": "", "SCIM": ""},
-        _FULL_APP | {"Environments": "rcu"},
-        False,
-    ),
-    "Developer": (
-        "Development users with limited organisation-level permissions. Requires explicit access "
-        "to Apps and Environments.",
-        {
-            "Organisation": "",
-            "Billing": "",
-            "Apps": "r",
-            "Members": "r",
-            "ServiceAccounts": "",
-            "ServiceAccountTokens": "",
-            "ExternalIdentities": "",
-            "Roles": "r",
-            "IntegrationCredentials": "cru",
-            "NetworkAccessPolicies": "r",
-            "Logs": "r",
-            "SSO": "",
-            "Teams": "r",
-            "SCIM": "",
+DEFAULT_ROLES: dict[str, dict[str, Any]] = {
+    "Owner": {
+        "meta": {
+            "version": 2,
+            "description": (
+                "The organisation owner, limited to a single user, with full access to all "
+                "resources and actions."
+            ),
         },
-        {
-            "Environments": "rcu",
-            "Secrets": ALL,
-            "DynamicSecretLeases": "cr",
-            "RotatingSecrets": "r",
-            "Lockbox": ALL,
-            "Logs": "r",
-            "Tokens": "rc",
-            "Members": "r",
-            "ServiceAccounts": "c",
-            "Integrations": ALL,
-            "EncryptionMode": "ru",
-            "Teams": "r",
+        "permissions": {
+            "Organisation": CRUD,
+            "Billing": CRUD,
+            "Apps": CRUD,
+            "Members": CRUD,
+            "MemberPersonalAccessTokens": CRUD,
+            "ServiceAccounts": CRUD,
+            "ServiceAccountTokens": CRUD,
+            "ExternalIdentities": CRUD,
+            "Roles": CRUD,
+            "IntegrationCredentials": CRUD,
+            "NetworkAccessPolicies": CRUD,
+            "Logs": [R],
+            "SSO": CRUD,
+            "Teams": CRUD,
+            "SCIM": CRUD,
+            "LogStreams": CRUD,
         },
-        False,
-    ),
-    "Service": (
-        "Default role for Service Accounts, providing programmatic access to secrets without "
-        "access to other organisation or app resources.",
-        {
-            "Organisation": "",
-            "Billing": "",
-            "Apps": "cru",
-            "Members": "r",
-            "ServiceAccounts": "r",
-            "ServiceAccountTokens": "r",
-            "ExternalIdentities": "r",
-            "Roles": "r",
-            "IntegrationCredentials": "r",
-            "NetworkAccessPolicies": "r",
-            "Logs": "",
-            "SSO": "",
-            "Teams": "",
-            "SCIM": "",
+        "app_permissions": {
+            "Environments": CRUD,
+            "Secrets": CRUD,
+            "DynamicSecretLeases": CRUD,
+            "RotatingSecrets": CRUD,
+            "Lockbox": CRUD,
+            "Logs": CRUD,
+            "Tokens": CRUD,
+            "Members": CRUD,
+            "ServiceAccounts": CRUD,
+            "Integrations": CRUD,
+            "EncryptionMode": [R, U],
+            "Teams": CRUD,
         },
-        {
-            "Environments": ALL,
-            "Secrets": ALL,
-            "DynamicSecretLeases": "cr",
-            "RotatingSecrets": "r",
-            "Lockbox": "",
-            "Logs": "",
-            "Tokens": "",
-            "Members": "r",
-            "ServiceAccounts": "r",
-            "Integrations": "r",
-            "EncryptionMode": "r",
-            "Teams": "r",
+        "global_access": True,
+    },
+    "Admin": {
+        "meta": {
+            "version": 2,
+            "description": (
+                "Administrative users with broad access to resources and global access to all "
+                "Apps and Environments."
+            ),
         },
-        False,
-    ),
+        "permissions": {
+            "Organisation": [R, U],
+            "Billing": CRUD,
+            "Apps": CRUD,
+            "Members": CRUD,
+            "MemberPersonalAccessTokens": CRUD,
+            "ServiceAccounts": CRUD,
+            "ServiceAccountTokens": CRUD,
+            "ExternalIdentities": CRUD,
+            "Roles": CRUD,
+            "IntegrationCredentials": CRUD,
+            "NetworkAccessPolicies": CRUD,
+            "Logs": [R],
+            "SSO": CRUD,
+            "Teams": CRUD,
+            "SCIM": CRUD,
+            "LogStreams": CRUD,
+        },
+        "app_permissions": {
+            "Environments": CRUD,
+            "Secrets": CRUD,
+            "DynamicSecretLeases": CRUD,
+            "RotatingSecrets": CRUD,
+            "Lockbox": CRUD,
+            "Logs": CRUD,
+            "Tokens": CRUD,
+            "Members": CRUD,
+            "ServiceAccounts": CRUD,
+            "Integrations": CRUD,
+            "EncryptionMode": [R, U],
+            "Teams": CRUD,
+        },
+        "global_access": True,
+    },
+    "Manager": {
+        "meta": {
+            "version": 2,
+            "description": (
+                "Management users with broad access to environments, secrets, and service "
+                "accounts at the organisation level. Requires explicit access to Apps and "
+                "Environments."
+            ),
+        },
+        "permissions": {
+            "Organisation": [R],
+            "Billing": CRUD,
+            "Apps": CRUD,
+            "Members": CRUD,
+            "ServiceAccounts": CRUD,
+            "ServiceAccountTokens": CRUD,
+            "ExternalIdentities": CRUD,
+            "Roles": CRUD,
+            "IntegrationCredentials": CRUD,
+            "NetworkAccessPolicies": CRUD,
+            "Logs": [R],
+            "SSO": [],
+            "Teams": CRUD,
+            "SCIM": [],
+            "LogStreams": [],
+        },
+        "app_permissions": {
+            "Environments": [R, C, U],
+            "Secrets": CRUD,
+            "DynamicSecretLeases": CRUD,
+            "RotatingSecrets": CRUD,
+            "Lockbox": CRUD,
+            "Logs": CRUD,
+            "Tokens": CRUD,
+            "Members": CRUD,
+            "ServiceAccounts": CRUD,
+            "Integrations": CRUD,
+            "EncryptionMode": [R, U],
+            "Teams": CRUD,
+        },
+        "global_access": False,
+    },
+    "Developer": {
+        "meta": {
+            "version": 1,
+            "description": (
+                "Development users with limited organisation-level permissions. Requires "
+                "explicit access to Apps and Environments."
+            ),
+        },
+        "permissions": {
+            "Organisation": [],
+            "Billing": [],
+            "Apps": [R],
+            "Members": [R],
+            "ServiceAccounts": [],
+            "ServiceAccountTokens": [],
+            "ExternalIdentities": [],
+            "Roles": [R],
+            "IntegrationCredentials": [C, R, U],
+            "NetworkAccessPolicies": [R],
+            "Logs": [R],
+            "SSO": [],
+            "Teams": [R],
+            "SCIM": [],
+            "LogStreams": [],
+        },
+        "app_permissions": {
+            "Environments": [R, C, U],
+            "Secrets": CRUD,
+            "DynamicSecretLeases": [C, R],
+            "RotatingSecrets": [R],
+            "Lockbox": CRUD,
+            "Logs": [R],
+            "Tokens": [R, C],
+            "Members": [R],
+            "ServiceAccounts": [C],
+            "Integrations": CRUD,
+            "EncryptionMode": [R, U],
+            "Teams": [R],
+        },
+        "global_access": False,
+    },
+    "Service": {
+        "meta": {
+            "version": 1,
+            "description": (
+                "Default role for Service Accounts, providing programmatic access to secrets "
+                "without access to other organisation or app resources."
+            ),
+        },
+        "permissions": {
+            "Organisation": [],
+            "Billing": [],
+            "Apps": [C, R, U],
+            "Members": [R],
+            "ServiceAccounts": [R],
+            "ServiceAccountTokens": [R],
+            "ExternalIdentities": [R],
+            "Roles": [R],
+            "IntegrationCredentials": [R],
+            "NetworkAccessPolicies": [R],
+            "Logs": [],
+            "SSO": [],
+            "Teams": [],
+            "SCIM": [],
+            "LogStreams": [],
+        },
+        "app_permissions": {
+            "Environments": [R, C, U, D],
+            "Secrets": CRUD,
+            "DynamicSecretLeases": [C, R],
+            "RotatingSecrets": [R],
+            "Lockbox": [],
+            "Logs": [],
+            "Tokens": [],
+            "Members": [R],
+            "ServiceAccounts": [R],
+            "Integrations": [R],
+            "EncryptionMode": [R],
+            "Teams": [R],
+        },
+        "global_access": False,
+    },
 }
+ORG_CLASSES: dict[str, list[str]] = DEFAULT_ROLES["Owner"]["permissions"]
+APP_CLASSES: dict[str, list[str]] = DEFAULT_ROLES["Owner"]["app_permissions"]
 
 
-def expand(compact: dict[str, str]) -> dict[str, list[str]]:
-    """``{"Apps": "cr"}`` -> ``{"Apps": ["create", "read"]}``."""
-    return {cls: [ACTIONS[a] for a in letters] for cls, letters in compact.items()}
+def default_permissions(name: str) -> dict[str, Any] | None:
+    """A default role's permission dict without ``meta`` (``permissions``, ``app_permissions``,
+    ``global_access``), or None for a name that is not a default role."""
+    role = DEFAULT_ROLES.get(name)
+    if role is None:
+        return None
+    return {k: v for k, v in role.items() if k != "meta"}
 
 
-def default_permissions(name: str) -> dict[str, Any]:
-    """The detail ``permissions`` of a default role: ``{permissions, app_permissions,
-    global_access}`` (snake_case; the API camelizes on output)."""
-    _, org, app, global_access = DEFAULTS[name]
-    return {
-        "permissions": expand(org),
-        "app_permissions": expand(app),
-        "global_access": global_access,
-    }
+def default_description(name: str) -> str:
+    return str(DEFAULT_ROLES[name]["meta"]["description"])

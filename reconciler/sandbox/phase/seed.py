@@ -1,34 +1,57 @@
-"""The default organisation a fresh sandbox starts with, and fixture seeding.
+"""The default organisation a fresh sandbox starts with, fixture seeding, and the console-side
+steps the sandbox plays for its users (E2EE apps, accepting invites).
 
-Default: the five default roles; an owner (whose PAT and password are the sandbox's printed
-credentials), a second admin, two developers and one pending invite; one SSE app
-(``legacy-api``, three environments, a few secrets) and one end-to-end encrypted app
-(``vault``) whose environment keys only the owner and the admin hold.
+Default organisation (``seed_default``): the five default roles; ``owner@acme.test`` (Owner;
+their PAT and password are the printed credentials), ``admin@acme.test`` (Admin),
+``dana@acme.test`` and ``dev@acme.test`` (Developers) and a pending invite for
+``new.hire@acme.test`` (Developer); one SSE app ``legacy-api`` (Development, Staging, Production;
+two secrets in Development) and one end-to-end encrypted app ``vault`` (Development,
+Production; a secret in Development) whose keys only the Owner and the Admin hold.
+
+Seeding runs no Argon2: password login hashes are computed on first use (``session.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from reconciler.crypto import primitives as p
-from reconciler.sandbox.phase import views
-from reconciler.sandbox.phase.auth import Caller
-from reconciler.sandbox.phase.roles import DEFAULTS
+from reconciler.sandbox.phase import keys
+from reconciler.sandbox.phase.access import role_has_global_access
+from reconciler.sandbox.phase.routes_apps import new_app
+from reconciler.sandbox.phase.routes_members import valid_invites
+from reconciler.sandbox.phase.routes_service_accounts import new_service_account
 from reconciler.sandbox.phase.store import Row, Store, new_id, now
+from reconciler.sandbox.phase.wire import ApiError, instant
 
 OWNER_EMAIL = "owner@acme.test"
+DEFAULT_ROLE_NAMES = ("Owner", "Admin", "Manager", "Developer", "Service")
+PEOPLE = (
+    (OWNER_EMAIL, "Owner", "Olivia Owner"),
+    ("admin@acme.test", "Admin", "Adam Admin"),
+    ("dana@acme.test", "Developer", "Dana Developer"),
+    ("dev@acme.test", "Developer", "Devon Developer"),
+)
+
+
+def password_for(secret: str, email: str) -> str:
+    """A member's sandbox password: stable for one sandbox (so login hashes stay cached across
+    resets), different between sandboxes."""
+    return hmac.new(secret.encode(), email.encode(), hashlib.sha256).hexdigest()[:24]
 
 
 def seed_roles(store: Store) -> dict[str, Row]:
     roles = {}
-    for name, (description, *_rest) in DEFAULTS.items():
+    for name in DEFAULT_ROLE_NAMES:
         role: Row = {
             "id": new_id(),
             "name": name,
-            "description": description,
+            "description": "",
             "color": "",
             "is_default": True,
-            "permissions": None,
+            "permissions": {},
             "created_at": now(),
         }
         store.table("roles")[role["id"]] = role
@@ -36,106 +59,216 @@ def seed_roles(store: Store) -> dict[str, Row]:
     return roles
 
 
-def owner_caller(store: Store) -> Caller:
-    owner = next(m for m in store.table("members").values() if m["email"] == OWNER_EMAIL)
-    return Caller("user", owner, store.table("roles")[owner["role_id"]])
+def role_named(store: Store, name: str) -> Row:
+    found = next(
+        (r for r in store.table("roles").values() if r["name"].lower() == name.lower()), None
+    )
+    if found is None:
+        raise ApiError(400, f"sandbox: no role named {name!r}")
+    return found
 
 
-def add_e2ee_app(store: Store, name: str, environments: list[str]) -> Row:
-    """An E2EE app as the console creates one: keys for global-access members only, no server
-    key (so REST refuses it)."""
-    app: Row = {
+def owner(store: Store) -> Row:
+    found = next(
+        (
+            m
+            for m in store.table("members").values()
+            if m["deleted_at"] is None and (store.role_of(m) or {}).get("name") == "Owner"
+        ),
+        None,
+    )
+    if found is None:
+        raise ApiError(400, "sandbox: the organisation has no owner")
+    return found
+
+
+def device_open(store: Store, member: Row, env: Row) -> tuple[str, str]:
+    """The env's seed and salt as the member's device opens them (their own key row)."""
+    key = store.find_key(env["id"], "user", member["id"])
+    if key is None:
+        raise ApiError(400, f"sandbox: {member['email']} holds no key for {env['name']}")
+    pub, priv = store.kx_keypair_of("user", member)
+    return (
+        p.decrypt_asymmetric(key["wrapped_seed"], priv, pub),
+        p.decrypt_asymmetric(key["wrapped_salt"], priv, pub),
+    )
+
+
+def add_secret(store: Store, env: Row, key: str, value: str, seed: str, salt: str) -> Row:
+    """A secret encrypted as the server (SSE) or a console (E2EE) stores it."""
+    env_pub, _ = p.kx_seed_keypair(seed)
+    stamp = now()
+    secret: Row = {
         "id": new_id(),
-        "name": name,
-        "description": None,
-        "sse_enabled": False,
-        "created_at": now(),
-        "updated_at": now(),
+        "environment_id": env["id"],
+        "key": p.encrypt_asymmetric(key.upper(), env_pub),
+        "value": p.encrypt_asymmetric(value, env_pub),
+        "comment": "",
+        "tags": [],
+        "type": "secret",
+        "path": "/",
+        "key_digest": p.blake2b_digest(key.upper(), salt),
+        "version": 1,
+        "created_at": stamp,
+        "updated_at": stamp,
     }
-    store.table("apps")[app["id"]] = app
-    holders = views.global_members(store)
-    for member in holders:
-        member["apps"].append(app["id"])
-    types = {"development": "dev", "staging": "staging", "production": "prod"}
-    for index, env_name in enumerate(environments):
-        env = store.add_environment(app, env_name, types.get(env_name.lower(), "custom"), index)
-        for member in holders:
-            store.grant_key(env, "user", member["id"], "individual")
+    store.table("secrets")[secret["id"]] = secret
+    return secret
+
+
+def add_app(
+    store: Store,
+    creator: Row,
+    name: str,
+    *,
+    description: str | None = None,
+    environments: list[str] | None = None,
+    sse: bool = True,
+) -> Row:
+    """An app as REST (SSE) or the console (E2EE: no server keys) creates it; global-access
+    members and the creator join it and get keys for every environment."""
+    app = new_app(store, name, description, sse=sse)
+    for member in [creator, *keys.global_members(store)]:
+        if app["id"] not in member["apps"]:
+            member["apps"].append(app["id"])
+    fixed = {"development": "dev", "staging": "staging", "production": "prod"}
+    specs = (
+        list(keys.DEFAULT_ENVS)
+        if environments is None
+        else [(n, fixed.get(n.lower(), "custom") if not sse else "custom") for n in environments]
+    )
+    for env_name, env_type in specs:
+        keys.create_environment(store, app, env_name, env_type, ("user", creator), server_copy=sse)
     return app
 
 
-def seed_default(store: Store) -> str:
-    """Reset ``store`` to the default organisation; returns the owner's PAT."""
-    store.reset()
-    roles = seed_roles(store)
-    owner = store.add_member(OWNER_EMAIL, roles["Owner"]["id"], "Olivia Owner")
-    token = store.mint_token("user", owner["id"], "reconciler", None)
-    store.add_member("admin@acme.test", roles["Admin"]["id"], "Adam Admin")
-    store.add_member("dana@acme.test", roles["Developer"]["id"], "Dana Developer")
-    store.add_member("dev@acme.test", roles["Developer"]["id"], "Devon Developer")
-    caller = owner_caller(store)
-    views.create_invite(
-        store, caller, {"email": "new.hire@acme.test", "role_id": roles["Developer"]["id"]}
-    )
-    response = views.create_app(
-        store, caller, {"name": "legacy-api", "description": "The old monolith"}
-    )
-    app = next(a for a in store.table("apps").values() if a["name"] == "legacy-api")
-    assert response.status_code == 201
-    params = {"app_id": app["id"], "env": "Development"}
-    views.write_secrets(
-        store,
-        caller,
-        params,
-        {
-            "secrets": [
-                {"key": "DATABASE_URL", "value": "postgres://legacy@db/legacy"},
-                {"key": "API_KEY", "value": "dev-legacy-key"},
-            ]
-        },
-        update=False,
-    )
-    vault = add_e2ee_app(store, "vault", ["Development", "Production"])
-    dev_env = store.envs_of_app(vault["id"])[0]
-
-    store.table("secrets")[new_id()] = {
+def add_invite(store: Store, email: str, role: Row, inviter: Row) -> Row:
+    invite: Row = {
         "id": new_id(),
-        "environment_id": dev_env["id"],
-        "key": "ROOT_PASSWORD",
-        "path": "/",
-        "key_digest": p.blake2b_digest("ROOT_PASSWORD", dev_env["salt"]),
-        "value": p.encrypt_asymmetric("vault-root-secret", dev_env["identity_key"]),
-        "comment": "",
-        "version": 1,
+        "email": email.strip().lower(),
+        "role_id": role["id"],
+        "invited_by": {"type": "member", "email": inviter["email"]},
         "created_at": now(),
-        "updated_at": now(),
+        "expires_at": instant(_in_days(14)),
+        "valid": True,
     }
+    store.table("invites")[invite["id"]] = invite
+    return invite
+
+
+def _in_days(days: int) -> Any:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=days)
+
+
+def seed_default(store: Store, secret: str, plan: str = "PR") -> str:
+    """Reset ``store`` to the default organisation; returns the owner's PAT."""
+    store.reset(plan)
+    roles = seed_roles(store)
+    members = {
+        email: store.add_member(
+            email, roles[role]["id"], name, password=password_for(secret, email)
+        )
+        for email, role, name in PEOPLE
+    }
+    boss = members[OWNER_EMAIL]
+    token = store.mint_token("user", boss, "reconciler", None)
+    add_invite(store, "new.hire@acme.test", roles["Developer"], boss)
+    legacy = add_app(store, boss, "legacy-api", description="The old monolith")
+    development = store.envs_of_app(legacy["id"])[0]
+    seed, salt = keys.env_secrets(store, development) or ("", "")
+    add_secret(store, development, "DATABASE_URL", "postgres://legacy@db/legacy", seed, salt)
+    add_secret(store, development, "API_KEY", "dev-legacy-key", seed, salt)
+    vault = add_app(store, boss, "vault", environments=["Development", "Production"], sse=False)
+    vault_dev = store.envs_of_app(vault["id"])[0]
+    add_secret(
+        store, vault_dev, "ROOT_PASSWORD", "vault-root-secret", *device_open(store, boss, vault_dev)
+    )
     return token
 
 
+def accept_invite(store: Store, invite: Row) -> dict[str, str]:
+    """What the invitee's console does: the key ceremony (a fresh identity key pair), the
+    member row, and a PAT for them; the invite stops being valid."""
+    if not invite["valid"]:
+        raise ApiError(409, "sandbox: this invite is no longer valid")
+    invite["valid"] = False
+    member = store.add_member(invite["email"], invite["role_id"])
+    token = store.mint_token("user", member, "sandbox", None)
+    return {"member_id": member["id"], "email": member["email"], "token": token}
+
+
 def seed_fixture(store: Store, fixture: dict[str, Any]) -> dict[str, Any]:
-    """Add objects from a fixture to the organisation, as their owners would create them:
-    ``{"members": [{"email", "role"}], "invites": [{"email", "role"}],
-    "apps": [{"name", "description"?, "environments"?, "sse"?: true}]}``. Returns the new ids."""
-    roles = {r["name"]: r for r in store.table("roles").values()}
-    caller = owner_caller(store)
-    created: dict[str, Any] = {"members": {}, "apps": {}, "invites": {}}
+    """Add objects from a fixture, as their owners would create them::
+
+        members: [{email, role: Developer, name?, identity?: true, password?}]
+        invites: [{email, role: Developer}]
+        apps: [{name, description?, environments?: [..], sse?: true,
+                secrets?: {<env name>: {KEY: value}}}]
+        service_accounts: [{name, role: Service, access?: {<app name>: [<env name>]}}]
+
+    Returns ``{"members": {email: id}, "tokens": {email: PAT}, "invites": {email: id},
+    "apps": {name: id}, "service_accounts": {name: {id, token}}}``.
+    """
+    if not isinstance(fixture, dict):
+        raise ApiError(400, "sandbox: a fixture is an object")
+    boss = owner(store)
+    created: dict[str, Any] = {
+        "members": {},
+        "tokens": {},
+        "invites": {},
+        "apps": {},
+        "service_accounts": {},
+    }
     for m in fixture.get("members", []):
-        row = store.add_member(m["email"], roles[m.get("role", "Developer")]["id"], m.get("name"))
+        role = role_named(store, m.get("role", "Developer"))
+        row = store.add_member(
+            m["email"],
+            role["id"],
+            m.get("name"),
+            identity=bool(m.get("identity", True)),
+            password=m.get("password"),
+        )
+        if role_has_global_access(role):
+            for app in store.table("apps").values():
+                if app["id"] not in row["apps"]:
+                    row["apps"].append(app["id"])
         created["members"][row["email"]] = row["id"]
+        if row["identity_key"]:
+            created["tokens"][row["email"]] = store.mint_token("user", row, "sandbox", None)
     for i in fixture.get("invites", []):
-        role_id = roles[i.get("role", "Developer")]["id"]
-        views.create_invite(store, caller, {"email": i["email"], "role_id": role_id})
-        created["invites"][i["email"]] = True
+        email = str(i["email"]).strip().lower()
+        if any(v["email"] == email for v in valid_invites(store)):
+            raise ApiError(409, f"sandbox: an active invite already exists for {email}")
+        invite = add_invite(store, email, role_named(store, i.get("role", "Developer")), boss)
+        created["invites"][email] = invite["id"]
     for a in fixture.get("apps", []):
-        if a.get("sse", True):
-            body = {k: a[k] for k in ("name", "description", "environments") if k in a}
-            views.create_app(store, caller, body)
-            app = max(
-                (x for x in store.table("apps").values() if x["name"] == a["name"]),
-                key=lambda x: x["created_at"],
-            )
-        else:
-            app = add_e2ee_app(store, a["name"], a.get("environments", ["Development"]))
+        app = add_app(
+            store,
+            boss,
+            a["name"],
+            description=a.get("description"),
+            environments=a.get("environments"),
+            sse=bool(a.get("sse", True)),
+        )
+        envs = {e["name"]: e for e in store.envs_of_app(app["id"])}
+        for env_name, values in (a.get("secrets") or {}).items():
+            env = envs[env_name]
+            seed, salt = keys.env_secrets(store, env) or device_open(store, boss, env)
+            for key, value in values.items():
+                add_secret(store, env, key, str(value), seed, salt)
         created["apps"][a["name"]] = app["id"]
+    for s in fixture.get("service_accounts", []):
+        sa = new_service_account(
+            store, s["name"], role_named(store, s.get("role", "Service")), None
+        )
+        for app_name, env_names in (s.get("access") or {}).items():
+            app = next(x for x in store.table("apps").values() if x["name"] == app_name)
+            sa["apps"].append(app["id"])
+            for env in store.envs_of_app(app["id"]):
+                if env["name"] in env_names:
+                    keys.grant_from_server(store, env, "service", sa, keys.INDIVIDUAL)
+        token = store.mint_token("service", sa, "Default", None)
+        created["service_accounts"][s["name"]] = {"id": sa["id"], "token": token}
     return created

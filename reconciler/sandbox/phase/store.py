@@ -1,32 +1,55 @@
-"""The sandbox's organisation state and the server-side rules that change it.
+"""The sandbox's organisation state, kept in SQLite.
 
-State lives in plain dicts (JSON-serialisable) guarded by one lock; ``Store.save`` writes it to
-SQLite (one row) after every change when the sandbox has a data directory, so a restart with
-the same directory keeps the organisation. Keys are real: members and service accounts have
-ed25519 identity keys, environments have seeds and salts, and every grant wraps the seed and
-salt for the grantee (``ph:v1``), exactly as the Phase server does. The sandbox also plays the
-users' devices, so it keeps members' private keys (the ``/_sandbox/principals/`` view exposes
-them to tests).
+The organisation is a set of tables of JSON rows (``members``, ``apps``, ``environments``,
+``keys``, ...) held in memory under one lock and written to a SQLite file (one row per table)
+after every request that changed it. A sandbox without a data directory writes to a temporary
+file that is removed on stop; one with a data directory keeps ``phase.sqlite3`` there, so a
+restart resumes the organisation.
+
+Rows carry what the Phase server stores (``api/models.py``), with the same crypto: members and
+service accounts have ed25519 identity keys, environments an X25519 key pair derived from a seed,
+``keys`` are ``EnvironmentKey`` rows whose ``wrapped_seed``/``wrapped_salt`` are ``ph:v1``
+ciphertexts for the grantee, ``server_key`` on an environment is its ``ServerEnvironmentKey``
+(only SSE environments have one). The server never keeps an environment seed in plaintext: it
+unwraps its ``server_key`` when it needs one, exactly like the real server. Because the sandbox
+also plays the users' devices, a member row keeps the member's ed25519 signing key and password
+(the ``/_sandbox/principals/`` view hands them to tests).
 """
 
 from __future__ import annotations
 
-import datetime
+import contextlib
+import copy
 import json
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from reconciler.crypto import primitives as p
+from reconciler.sandbox.phase.wire import instant
 
 Row = dict[str, Any]
+TABLES = (
+    "roles",
+    "members",
+    "service_accounts",
+    "tokens",
+    "apps",
+    "environments",
+    "keys",
+    "secrets",
+    "invites",
+    "teams",
+    "sessions",
+)
 
 
 def now() -> str:
-    """An instant rendered as DRF does: ISO 8601, microseconds, ``Z``."""
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The current instant as DRF renders it."""
+    return instant()
 
 
 def new_id() -> str:
@@ -34,34 +57,44 @@ def new_id() -> str:
 
 
 class Store:
-    """One organisation. Every method that writes is called with ``lock`` held by the API."""
+    """One organisation; callers hold ``lock`` around every read-modify-write."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.lock = threading.RLock()
         self.path = path
         self.data: dict[str, Any] = {}
-        # (env id, kind, principal id) -> key id; rebuilt whenever the key table changed size
-        # behind its back (bulk deletes), so lookups stay O(1) at thousands of environments.
-        self._key_index: dict[tuple[str, str, str], str] = {}
-        if path is not None and path.exists():
-            with sqlite3.connect(path) as db:
-                row = db.execute("SELECT body FROM snapshot WHERE id = 1").fetchone()
-            if row is not None:
-                self.data = json.loads(row[0])
-        self._key_index = {}
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT)")
+        for name, body in self._db.execute("SELECT name, body FROM state"):
+            self.data[name] = json.loads(body)
 
     @property
     def empty(self) -> bool:
-        return not self.data
+        return "org" not in self.data
 
     def save(self) -> None:
-        if self.path is None:
-            return
-        with sqlite3.connect(self.path) as db:
-            db.execute("CREATE TABLE IF NOT EXISTS snapshot (id INTEGER PRIMARY KEY, body TEXT)")
-            db.execute(
-                "INSERT OR REPLACE INTO snapshot (id, body) VALUES (1, ?)", (json.dumps(self.data),)
-            )
+        """Write every table in one transaction."""
+        rows = [(name, json.dumps(value)) for name, value in self.data.items()]
+        with self.lock:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM state")
+            self._db.executemany("INSERT INTO state (name, body) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: the organisation is restored if the block raises."""
+        with self.lock:
+            before = copy.deepcopy(self.data)
+            try:
+                yield
+            except BaseException:
+                self.data = before
+                raise
+
+    def close(self) -> None:
+        self._db.close()
 
     # -- collections ----------------------------------------------------------------------
 
@@ -75,55 +108,123 @@ class Store:
         return org
 
     @property
-    def server_public(self) -> str:
-        return str(self.org["server_public"])
+    def plan(self) -> str:
+        return str(self.org["plan"])
 
-    def reset(self) -> None:
-        self._key_index = {}
-        server_pk, server_sk = p.kx_keypair()
+    def server_keypair(self) -> tuple[str, str]:
+        """``get_server_keypair()``: ``crypto_kx_seed_keypair(SERVER_SECRET)``."""
+        return p.kx_seed_keypair(str(self.org["server_secret"]))
+
+    def reset(self, plan: str = "PR") -> None:
+        """An empty organisation (no roles, no members)."""
         self.data = {
             "org": {
                 "id": new_id(),
                 "name": "sandbox-org",
-                "plan": "PR",
-                "server_public": server_pk,
-                "server_private": server_sk,
+                "plan": plan,
+                "server_secret": p.random_hex(),
+                "created_at": now(),
             }
         }
+        for name in TABLES:
+            self.data[name] = {}
 
-    # -- principals and tokens ------------------------------------------------------------
+    # -- lookups --------------------------------------------------------------------------
 
-    def add_member(self, email: str, role_id: str, full_name: str | None = None) -> Row:
-        pk, sk = p.sign_keypair()
+    def active(self, table: str, row_id: Any) -> Row | None:
+        """A row that exists and is not soft-deleted."""
+        if not isinstance(row_id, str):
+            return None
+        row = self.table(table).get(row_id)
+        return row if row is not None and row.get("deleted_at") is None else None
+
+    def role_of(self, row: Row) -> Row | None:
+        return self.table("roles").get(row.get("role_id") or "")
+
+    def envs_of_app(self, app_id: str) -> list[Row]:
+        envs = [e for e in self.table("environments").values() if e["app_id"] == app_id]
+        return sorted(envs, key=lambda e: (e["index"], e["created_at"]))
+
+    def find_key(self, env_id: str, kind: str, principal_id: str) -> Row | None:
+        for key in self.table("keys").values():
+            if (
+                key["environment_id"] == env_id
+                and key["kind"] == kind
+                and key["principal_id"] == principal_id
+            ):
+                return key
+        return None
+
+    def keys_of(self, kind: str, principal_id: str) -> list[Row]:
+        keys = [
+            k
+            for k in self.table("keys").values()
+            if k["kind"] == kind and k["principal_id"] == principal_id
+        ]
+        return sorted(keys, key=lambda k: k["created_at"])
+
+    def principal(self, kind: str, principal_id: str) -> Row | None:
+        return self.active("members" if kind == "user" else "service_accounts", principal_id)
+
+    # -- principals -----------------------------------------------------------------------
+
+    def add_member(
+        self,
+        email: str,
+        role_id: str,
+        full_name: str | None = None,
+        *,
+        identity: bool = True,
+        password: str | None = None,
+    ) -> Row:
+        """A member as the console's key ceremony leaves it: an ed25519 identity key whose
+        signing half the sandbox keeps (it plays the member's device). ``identity=False`` is a
+        member who has not logged in yet (SCIM-provisioned): no identity key."""
+        pk, sk = p.sign_keypair() if identity else (None, None)
+        stamp = now()
         member: Row = {
             "id": new_id(),
-            "email": email.lower(),
+            "email": email.strip().lower(),
             "full_name": full_name,
             "role_id": role_id,
             "identity_key": pk,
             "signing_key": sk,
-            "password": p.random_hex(12),
+            "password": password or p.random_hex(12),
             "apps": [],
-            "created_at": now(),
-            "updated_at": now(),
+            "created_at": stamp,
+            "updated_at": stamp,
             "deleted_at": None,
         }
         self.table("members")[member["id"]] = member
         return member
 
-    def mint_token(self, kind: str, owner_id: str, name: str, expires_at: str | None) -> str:
-        """A real token for a member (``pss_user:v1``) or an SA (``pss_service:v2``); the
-        server keeps share B wrapped with the token's wrap key (contracts/phase.md §2.4)."""
-        owner = self.table("members" if kind == "user" else "service_accounts")[owner_id]
-        kx_pub = p.ed25519_pk_to_kx(owner["identity_key"])
-        kx_priv = p.ed25519_sk_to_kx(owner["signing_key"])
+    def sa_keyring(self, sa: Row) -> dict[str, str]:
+        """The SSK service account's keyring, unwrapped with the server key."""
+        server_pk, server_sk = self.server_keypair()
+        keyring: dict[str, str] = json.loads(
+            p.decrypt_asymmetric(sa["server_wrapped_keyring"], server_sk, server_pk)
+        )
+        return keyring
+
+    def kx_keypair_of(self, kind: str, row: Row) -> tuple[str, str]:
+        """The principal's X25519 key pair (what its tokens split and recover)."""
+        if kind == "user":
+            return p.ed25519_pk_to_kx(row["identity_key"]), p.ed25519_sk_to_kx(row["signing_key"])
+        keyring = self.sa_keyring(row)
+        return p.ed25519_pk_to_kx(keyring["publicKey"]), p.ed25519_sk_to_kx(keyring["privateKey"])
+
+    def mint_token(self, kind: str, owner: Row, name: str, expires_at: str | None) -> str:
+        """A real token (``pss_user:v1`` for members, ``pss_service:v2`` for SAs): the kx
+        private key is XOR-split, share A goes into the token string, share B is stored wrapped
+        with the token's wrap key (contracts/phase.md §2.4, §6.3)."""
+        kx_pub, kx_priv = self.kx_keypair_of(kind, owner)
         share_a, share_b = p.split_secret_hex(kx_priv)
         wrap_key = p.random_hex()
         bearer = p.random_hex()
         token: Row = {
             "id": new_id(),
             "kind": kind,
-            "owner_id": owner_id,
+            "owner_id": owner["id"],
             "name": name,
             "token": bearer,
             "identity_key": kx_pub,
@@ -131,109 +232,12 @@ class Store:
             "created_at": now(),
             "expires_at": expires_at,
             "deleted_at": None,
+            "last_used_at": None,
         }
         self.table("tokens")[token["id"]] = token
         prefix = "pss_user:v1" if kind == "user" else "pss_service:v2"
         return f"{prefix}:{bearer}:{kx_pub}:{share_a}:{wrap_key}"
 
-    # -- environments and keys ------------------------------------------------------------
-
-    def add_environment(self, app: Row, name: str, env_type: str, index: int) -> Row:
-        seed, salt = p.random_hex(), p.random_hex()
-        public, _ = p.kx_seed_keypair(seed)
-        env: Row = {
-            "id": new_id(),
-            "app_id": app["id"],
-            "name": name,
-            "env_type": env_type,
-            "index": index,
-            "identity_key": public,
-            "seed": seed,
-            "salt": salt,
-            "server_key": app["sse_enabled"],
-            "created_at": now(),
-            "updated_at": now(),
-        }
-        self.table("environments")[env["id"]] = env
-        return env
-
-    def identity_of(self, kind: str, principal_id: str) -> str | None:
-        table = self.table("members" if kind == "user" else "service_accounts")
-        row = table.get(principal_id)
-        return None if row is None else row.get("identity_key")
-
-    def grant_key(self, env: Row, kind: str, principal_id: str, grant: str) -> None:
-        """Ensure an active key row for (env, principal) holding ``grant`` ("individual" or
-        "team:<id>"); the seed and salt are wrapped for the principal's identity key."""
-        key = self.find_key(env["id"], kind, principal_id)
-        if key is None:
-            identity = self.identity_of(kind, principal_id)
-            if not identity:
-                return
-            recipient = p.ed25519_pk_to_kx(identity)
-            key = {
-                "id": new_id(),
-                "environment_id": env["id"],
-                "kind": kind,
-                "principal_id": principal_id,
-                "identity_key": env["identity_key"],
-                "wrapped_seed": p.encrypt_asymmetric(env["seed"], recipient),
-                "wrapped_salt": p.encrypt_asymmetric(env["salt"], recipient),
-                "grants": [],
-                "created_at": now(),
-                "updated_at": now(),
-            }
-            self.table("keys")[key["id"]] = key
-            self._key_index[(env["id"], kind, principal_id)] = key["id"]
-        if grant not in key["grants"]:
-            key["grants"].append(grant)
-
-    def revoke_grant(self, env_id: str, kind: str, principal_id: str, grant: str) -> None:
-        """Drop one grant; a key left without grants is deleted (wiped)."""
-        key = self.find_key(env_id, kind, principal_id)
-        if key is None:
-            return
-        if grant in key["grants"]:
-            key["grants"].remove(grant)
-        if not key["grants"]:
-            del self.table("keys")[key["id"]]
-            self._key_index.pop((env_id, kind, principal_id), None)
-
-    def find_key(self, env_id: str, kind: str, principal_id: str) -> Row | None:
-        keys = self.table("keys")
-        if len(self._key_index) != len(keys):
-            self._key_index = {
-                (k["environment_id"], k["kind"], k["principal_id"]): kid for kid, k in keys.items()
-            }
-        kid = self._key_index.get((env_id, kind, principal_id))
-        return None if kid is None else keys.get(kid)
-
-    def keys_of(self, kind: str, principal_id: str) -> list[Row]:
-        return [
-            k
-            for k in self.table("keys").values()
-            if k["kind"] == kind and k["principal_id"] == principal_id
-        ]
-
-    def envs_of_app(self, app_id: str) -> list[Row]:
-        envs = [e for e in self.table("environments").values() if e["app_id"] == app_id]
-        return sorted(envs, key=lambda e: (e["index"], e["created_at"]))
-
-    def delete_environment(self, env_id: str) -> None:
-        """Hard delete with its cascade: keys, secrets, team scope rows."""
-        self.table("environments").pop(env_id, None)
-        for table in ("keys", "secrets"):
-            rows = self.table(table)
-            for rid in [r for r, row in rows.items() if row["environment_id"] == env_id]:
-                del rows[rid]
-        for team in self.table("teams").values():
-            team["envs"] = [e for e in team["envs"] if e != env_id]
-
-    def delete_app(self, app_id: str) -> None:
-        """Hard delete with its cascade (environments, keys, memberships, team scope)."""
-        for env in self.envs_of_app(app_id):
-            self.delete_environment(env["id"])
-        self.table("apps").pop(app_id, None)
-        for table in ("members", "service_accounts"):
-            for row in self.table(table).values():
-                row["apps"] = [a for a in row["apps"] if a != app_id]
+    def token_row(self, full_token: str) -> Row | None:
+        bearer = full_token.split(":")[2] if full_token.count(":") >= 5 else full_token
+        return next((t for t in self.table("tokens").values() if t["token"] == bearer), None)

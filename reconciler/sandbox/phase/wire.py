@@ -1,17 +1,28 @@
-"""Wire conventions of the Phase API: errors, camelCase rendering, text sanitising, names."""
+"""Wire conventions of the Phase API (contracts/phase.md §1): the error envelope, camelCase
+rendering, DRF's instant format, text sanitising and validation, Postgres ``jsonb`` key order.
+"""
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from reconciler.sandbox.phase.store import Row
-
 ENV_NAME = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
+ENV_NAME_MESSAGE = (
+    "Environment name is invalid. Only letters, numbers, hyphens and underscores are allowed "
+    "(max 64 characters)."
+)
 _TAGS = re.compile(r"<[^>]*>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0/C1 control characters except tab, LF and CR (``validate_text_field``).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+_CAMEL = re.compile(r"[a-z0-9]?_[a-z0-9]")
 
 
 class ApiError(Exception):
@@ -27,13 +38,21 @@ class ApiError(Exception):
         return JSONResponse({"error": self.message}, self.status, headers=self.headers)
 
 
+def internal_error() -> ApiError:
+    """What an unhandled server exception renders as (``custom_exception_handler``)."""
+    return ApiError(500, "Internal server error.")
+
+
+def not_allowed(method: str) -> ApiError:
+    return ApiError(405, f'Method "{method}" not allowed.')
+
+
 def _camel_key(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+    return _CAMEL.sub(lambda m: m.group(0)[:-2] + m.group(0)[-1].upper(), key)
 
 
 def camel(value: Any) -> Any:
-    """Camelize dict keys recursively, as ``CamelCaseJSONRenderer`` does."""
+    """Camelize dict keys recursively, as ``CamelCaseJSONRenderer`` does; values are kept."""
     if isinstance(value, dict):
         return {_camel_key(str(k)): camel(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -42,30 +61,79 @@ def camel(value: Any) -> Any:
 
 
 def ok(body: Any, status: int = 200) -> Response:
+    """A camelCased JSON answer (every v1 view)."""
     return JSONResponse(camel(body), status)
 
 
-def sanitise(value: Any) -> str | None:
-    """``validate_text_field``: strip HTML tags and control characters, trim; blank is None."""
-    if value is None:
-        return None
-    text = _CONTROL.sub("", _TAGS.sub("", str(value))).strip()
-    return text or None
+def no_content() -> Response:
+    return Response(status_code=204)
 
 
-def text_field(body: Row, name: str, limit: int, *, required: bool) -> str | None:
-    value = sanitise(body.get(name))
-    if value is None:
-        if required:
-            raise ApiError(400, f"Missing required field: {name}")
-        return None
-    if len(value) > limit:
-        raise ApiError(400, f"'{name}' must be {limit} characters or fewer.")
+def instant(moment: datetime.datetime | None = None) -> str:
+    """An instant as DRF renders it: ISO 8601 with microseconds, ``Z`` for UTC."""
+    moment = moment or datetime.datetime.now(datetime.UTC)
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def parse_instant(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def jsonb(value: Any) -> Any:
+    """A JSON value as Postgres ``jsonb`` returns it: object keys ordered by length, then by
+    bytes (a stored custom role's permissions read back in this order)."""
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {k: jsonb(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [jsonb(v) for v in value]
     return value
 
 
+def strip_tags(text: str) -> str:
+    """Django's ``strip_tags`` for the inputs a client sends: tags removed (repeatedly),
+    entities kept as written."""
+    while "<" in text and ">" in text:
+        stripped = _TAGS.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
+    return text
+
+
+def validate_text(value: Any, field: str, max_length: int, *, required: bool = True) -> str | None:
+    """``validate_text_field``: blank counts as missing; tags and control characters are
+    stripped, then the value is trimmed; raises 400 with the server's messages."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ApiError(400, f"Missing required field: {field}")
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f"'{field}' must be a string.")
+    cleaned = _CONTROL.sub("", strip_tags(value)).strip()
+    if required and not cleaned:
+        raise ApiError(400, f"Missing required field: {field}")
+    if len(cleaned) > max_length:
+        raise ApiError(400, f"'{field}' cannot exceed {max_length} characters.")
+    return cleaned
+
+
+def validate_email(value: Any) -> str:
+    """``validate_email_address``: trimmed, lower-cased, Django's validator (400 otherwise)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ApiError(400, "Missing required field: email")
+    if not isinstance(value, str):
+        raise ApiError(400, "'email' must be a string.")
+    cleaned = value.strip().lower()
+    if not _EMAIL.match(cleaned) or len(cleaned) > 320:
+        raise ApiError(400, f"'{cleaned}' is not a valid email address.")
+    return cleaned
+
+
 def query(params: Any, name: str) -> str | None:
-    """A query parameter by its snake_case name or its camelCase form (CamelCaseMiddleWare)."""
+    """A query parameter by its snake_case name or its camelCase form (``CamelCaseMiddleWare``
+    underscoreizes ``request.GET``)."""
     value = params.get(name)
     if value is None:
         value = params.get(_camel_key(name))
