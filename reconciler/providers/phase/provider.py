@@ -21,7 +21,6 @@ Rules enforced here, each with its reason:
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -755,8 +754,3 @@ def _promotes(change: Change) -> bool:
     want = change.desired.attributes.get("role") if change.desired else None
     have = change.live.attributes.get("role") if change.live else None
     return n.is_global(str(want)) and not n.is_global(str(have))
-
-
-def token_age_days(created_at: str) -> float:
-    created = datetime.datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    return (datetime.datetime.now(datetime.UTC) - created).total_seconds() / 86400
