@@ -11,6 +11,9 @@ loopback). Every path keeps its trailing slash.
 ``POST /_sandbox/invites/{invite_id}/accept/``       the invitee accepts: a member with a fresh
 ``POST /_sandbox/invites/by-email/{email}/accept/``  identity key; returns ``{member_id, email,
                                                      token}`` (token: their ``pss_user:v1`` PAT)
+``POST /_sandbox/members/{id or email}/tokens/``     a PAT for a member, as they would create it in
+                                                     the console: ``{name?, expires_at?}`` ->
+                                                     ``{member_id, email, token}``
 ``POST /_sandbox/changes/``                          out-of-band changes, as someone would make
                                                      them in the console: ``{"changes": [{"op":
                                                      ...}, ...]}`` (ops below); returns what each
@@ -92,10 +95,14 @@ def make_control(
                 created = seed_fixture(store, body)
                 store.save()
                 return JSONResponse(created)
-            if len(parts) == 4 and parts[:2] == ["invites", "by-email"] and parts[3] == "accept":
+            post = method == "POST"
+            by_email = len(parts) == 4 and parts[:2] == ["invites", "by-email"]
+            if post and by_email and parts[3] == "accept":
                 return JSONResponse(_accept(store, by_email=parts[2]), 201)
-            if len(parts) == 3 and parts[0] == "invites" and parts[2] == "accept":
+            if post and len(parts) == 3 and parts[0] == "invites" and parts[2] == "accept":
                 return JSONResponse(_accept(store, by_id=parts[1]), 201)
+            if post and len(parts) == 3 and parts[0] == "members" and parts[2] == "tokens":
+                return JSONResponse(_mint_pat(store, parts[1], body), 201)
             if parts == ["changes"] and method == "POST":
                 done = [_change(store, c) for c in (body.get("changes") or [])]
                 store.save()
@@ -145,6 +152,17 @@ def _accept(store: Store, by_email: str | None = None, by_id: str | None = None)
     accepted = accept_invite(store, invite)
     store.save()
     return accepted
+
+
+def _mint_pat(store: Store, ref: str, body: Any) -> dict[str, str]:
+    """A personal access token, as the member would create one in the console."""
+    member = _find(store, "members", ref, "email")
+    if not member.get("signing_key"):
+        raise ApiError(400, "sandbox: this member has no identity key yet")
+    name = str((body or {}).get("name") or "sandbox")
+    token = store.mint_token("user", member, name, (body or {}).get("expires_at"))
+    store.save()
+    return {"member_id": member["id"], "email": member["email"], "token": token}
 
 
 def _find(store: Store, table: str, ref: Any, *fields: str) -> Row:
