@@ -18,6 +18,7 @@ loopback). Every path keeps its trailing slash.
                                                      them in the console: ``{"changes": [{"op":
                                                      ...}, ...]}`` (ops below); returns what each
                                                      did
+``GET /_sandbox/secrets/{env_id}/``                  an environment's secrets as stored
 ``GET /_sandbox/principals/``                        members and service accounts with their keys
                                                      (the sandbox plays their devices)
 ``GET|DELETE /_sandbox/counters/``                   API requests per ``METHOD /route`` and
@@ -107,6 +108,8 @@ def make_control(
                 done = [_change(store, c) for c in (body.get("changes") or [])]
                 store.save()
                 return JSONResponse({"changes": done})
+            if len(parts) == 2 and parts[0] == "secrets" and method == "GET":
+                return JSONResponse(stored_secrets(store, parts[1]))
             if parts == ["principals"] and method == "GET":
                 return JSONResponse(principals(store))
             if parts == ["counters"] and method in ("GET", "DELETE"):
@@ -252,6 +255,16 @@ def _held(store: Store, env: Row) -> tuple[str, str]:
             if holder is not None and holder.get("signing_key"):
                 return device_open(store, holder, env)
     raise ApiError(409, f"sandbox: nobody holds a key for {env['name']}")
+
+
+def stored_secrets(store: Store, env_id: str) -> list[Row]:
+    """An environment's secrets as the database holds them (``ph:v1`` ciphertexts for the
+    environment key; key digests keyed by its salt)."""
+    if env_id not in store.table("environments"):
+        raise ApiError(404, f"sandbox: no environment {env_id!r}")
+    rows = [s for s in store.table("secrets").values() if s["environment_id"] == env_id]
+    fields = ("id", "key", "value", "comment", "key_digest", "path", "version")
+    return [{f: s[f] for f in fields} for s in sorted(rows, key=lambda s: s["created_at"])]
 
 
 def principals(store: Store) -> dict[str, Any]:
