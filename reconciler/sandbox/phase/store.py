@@ -65,6 +65,7 @@ class Store:
         self.data: dict[str, Any] = {}
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT)")
         for name, body in self._db.execute("SELECT name, body FROM state"):
             self.data[name] = json.loads(body)
