@@ -175,6 +175,22 @@ def global_members(store: Store) -> list[Row]:
     ]
 
 
+def check_can_create(store: Store, names: list[str], requester: tuple[str, Row] | None) -> None:
+    """The ``ProvisionError`` ``create_environment`` would raise for these new names, checked
+    before anything is written (so a multi-environment create needs no rollback)."""
+    for name in names:
+        if not isinstance(name, str) or not ENV_NAME.match(name):
+            raise ProvisionError(ENV_NAME_MESSAGE)
+    holders = [m for m in global_members(store) if kx_public("user", m)]
+    if requester is not None and requester[0] == "user" and kx_public("user", requester[1]):
+        holders.append(requester[1])
+    if not holders:
+        raise ProvisionError(
+            "Cannot create environment: no global-access members with identity keys found in "
+            "the organisation."
+        )
+
+
 def create_environment(
     store: Store,
     app: Row,

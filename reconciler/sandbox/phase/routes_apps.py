@@ -75,11 +75,6 @@ def _custom_env_names(call: Call) -> list[str] | None:
 
 
 def create_app(call: Call) -> Response:
-    with call.store.transaction():
-        return _create_app(call)
-
-
-def _create_app(call: Call) -> Response:
     store = call.store
     if not isinstance(call.data, dict):
         raise ApiError(400, "Request body must be a JSON object.")
@@ -91,23 +86,23 @@ def _create_app(call: Call) -> Response:
     limit = MAX_APPS.get(store.plan)
     if limit is not None and len(store.table("apps")) >= limit:
         raise ApiError(403, "App quota exceeded for this organisation's plan.")
-    app = new_app(store, str(name), description, sse=True)
     caller = call.caller
+    specs = [(n, "custom") for n in names] if names is not None else list(keys.DEFAULT_ENVS)
+    try:  # one transaction on the server: check first, so nothing is half made
+        keys.check_can_create(store, [n for n, _ in specs], (caller.kind, caller.row))
+    except keys.ProvisionError as exc:
+        raise ApiError(400, str(exc)) from None
+    app = new_app(store, str(name), description, sse=True)
     caller.row["apps"].append(app["id"])
     for member in store.table("members").values():
         role = store.role_of(member)
         admin = role is not None and role["name"].lower() in ("owner", "admin")
         if admin and member["deleted_at"] is None and app["id"] not in member["apps"]:
             member["apps"].append(app["id"])
-    specs = [(n, "custom") for n in names] if names is not None else list(keys.DEFAULT_ENVS)
-    created = []
-    try:
-        for env_name, env_type in specs:
-            created.append(
-                keys.create_environment(store, app, env_name, env_type, (caller.kind, caller.row))
-            )
-    except keys.ProvisionError as exc:
-        raise ApiError(400, str(exc)) from None
+    created = [
+        keys.create_environment(store, app, env_name, env_type, (caller.kind, caller.row))
+        for env_name, env_type in specs
+    ]
     return ok(app_json(app) | {"environments": [env_json(e) for e in created]}, 201)
 
 

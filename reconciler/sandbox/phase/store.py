@@ -1,8 +1,10 @@
 """The sandbox's organisation state, kept in SQLite.
 
 The organisation is a set of tables of JSON rows (``members``, ``apps``, ``environments``,
-``keys``, ...) held in memory under one lock and written to a SQLite file (one row per table)
-after every request that changed it. A sandbox without a data directory writes to a temporary
+``keys``, ...) held in memory under one lock and written to a SQLite file (one row per table):
+a request that changed something schedules a write, which a background thread makes within
+``WRITE_DELAY`` seconds (coalescing bursts; only changed tables are rewritten); ``flush`` and
+``close`` write at once. A sandbox without a data directory writes to a temporary
 file that is removed on stop; one with a data directory keeps ``phase.sqlite3`` there, so a
 restart resumes the organisation.
 
@@ -19,10 +21,10 @@ also plays the users' devices, a member row keeps the member's ed25519 signing k
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +34,7 @@ from reconciler.crypto import primitives as p
 from reconciler.sandbox.phase.wire import instant
 
 Row = dict[str, Any]
+WRITE_DELAY = 0.05
 TABLES = (
     "roles",
     "members",
@@ -69,33 +72,61 @@ class Store:
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT)")
         for name, body in self._db.execute("SELECT name, body FROM state"):
             self.data[name] = json.loads(body)
+        self._written: dict[str, str] = {}
+        self._dirty = threading.Event()
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_behind, daemon=True)
+        self._writer.start()
 
     @property
     def empty(self) -> bool:
         return "org" not in self.data
 
     def save(self) -> None:
-        """Write every table in one transaction."""
-        rows = [(name, json.dumps(value)) for name, value in self.data.items()]
+        """Schedule a write: changes are coalesced and written within ``WRITE_DELAY``
+        seconds by a background thread (``flush`` writes at once)."""
+        self._dirty.set()
+
+    def flush(self) -> None:
+        """Write the tables that changed since the last write, in one SQLite transaction."""
         with self.lock:
+            if self._closed:
+                return
+            self._dirty.clear()
+            bodies = {name: json.dumps(value) for name, value in self.data.items()}
+            changed = [(n, b) for n, b in bodies.items() if self._written.get(n) != b]
+            gone = [n for n in self._written if n not in bodies]
+            if not changed and not gone:
+                return
             self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM state")
-            self._db.executemany("INSERT INTO state (name, body) VALUES (?, ?)", rows)
+            self._db.executemany("DELETE FROM state WHERE name = ?", [(n,) for n in gone])
+            self._db.executemany("INSERT OR REPLACE INTO state (name, body) VALUES (?, ?)", changed)
             self._db.execute("COMMIT")
+            self._written = bodies
+
+    def _write_behind(self) -> None:
+        while not self._closed:
+            if self._dirty.wait(timeout=1.0):
+                time.sleep(WRITE_DELAY)
+                self.flush()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """All or nothing: the organisation is restored if the block raises."""
         with self.lock:
-            before = copy.deepcopy(self.data)
+            before = json.dumps(self.data)
             try:
                 yield
             except BaseException:
-                self.data = before
+                self.data = json.loads(before)
                 raise
 
     def close(self) -> None:
-        self._db.close()
+        """Write what is pending and close the database."""
+        self.flush()
+        with self.lock:
+            self._closed = True
+            self._db.close()
 
     # -- collections ----------------------------------------------------------------------
 
