@@ -147,9 +147,16 @@ def blake2b_digest(key: str, salt_hex: str) -> str:
     ).hexdigest()
 
 
+def _hex(value: str, what: str) -> bytes:
+    try:
+        return bytes.fromhex(value)
+    except (ValueError, TypeError):
+        raise CryptoError(f"{what} is not hex") from None
+
+
 def xor_hex(a_hex: str, b_hex: str) -> str:
     """Bytewise XOR of two equal-length hex strings."""
-    a, b = bytes.fromhex(a_hex), bytes.fromhex(b_hex)
+    a, b = _hex(a_hex, "key share"), _hex(b_hex, "key share")
     if len(a) != len(b):
         raise CryptoError("key shares differ in length")
     return bytes(x ^ y for x, y in zip(a, b, strict=True)).hex()
@@ -157,7 +164,7 @@ def xor_hex(a_hex: str, b_hex: str) -> str:
 
 def split_secret_hex(secret_hex: str) -> tuple[str, str]:
     """XOR split: ``(share_a, share_b)`` with ``share_a`` random and ``a ^ b == secret``."""
-    share_a = random_hex(len(bytes.fromhex(secret_hex)))
+    share_a = random_hex(len(_hex(secret_hex, "secret")))
     return share_a, xor_hex(share_a, secret_hex)
 
 

@@ -66,3 +66,55 @@ def test_key_share_split_and_wrap() -> None:
     assert p.xor_hex(a, b) == secret and a != secret
     wrap_key = p.random_hex()
     assert p.unwrap_share_hex(p.wrap_share_hex(b, wrap_key), wrap_key) == b
+
+
+# Fixed ciphertexts produced once with libsodium (PyNaCl); decrypting them pins the formats.
+RECIPIENT_SEED = "44" * 32
+WRAPPED = (
+    "ph:v1:2316a95865f49c27dc9bdf25cfeec4a12fc6fe600b036e352bbeb982528a2008:"
+    "/eYeij6Qb6ez/uoL99tnZ4N8uozRzLfGR4xblU88HzMtO6KEOi1cGnwJUogRoa3XIPjiBP4z8H8lfaVy9JZVKUqhMjJ4"
+    "6K/4uWJgOEaFDVeMs2r2ZGPghCd8ji9RpYfPtHXxBbfpPL4="
+)
+STRING = "vr4vvf7X5RXYzrSgRZRekC2/hshClaJCihp21F73rpSFuEslPUlAnI7RdiP0"
+SHARE = (
+    "01217c9205785ad374bc0577bc79612393c197269dcf041bf6298f18550323bcd02b6e8417a16e3d5b96fc5d"
+    "6494b6997bb8beec279fd1fc562f5cc9ca7a51929c56a8f84b947a7b23c68975e0da4da73a0cf58c152b4a66"
+    "3a0aeba1e19fb6aea65939bf7c535f14"
+)
+
+
+def test_asymmetric_known_answer() -> None:
+    pk, sk = p.kx_seed_keypair(RECIPIENT_SEED)
+    assert p.decrypt_asymmetric(WRAPPED, sk, pk) == "0123abcd" * 8
+    # the recipient's own public key is hashed into the session key
+    other_pk, _ = p.kx_keypair()
+    with pytest.raises(p.CryptoError):
+        p.decrypt_asymmetric(WRAPPED, sk, other_pk)
+
+
+def test_string_and_share_known_answers() -> None:
+    assert p.decrypt_string(STRING, bytes(range(32))) == "phase"
+    assert p.unwrap_share_hex(SHARE, "55" * 32) == "ab" * 32
+    assert p.xor_hex("0f0f", "ff00") == "f00f"
+    with pytest.raises(p.CryptoError, match="not base64"):
+        p.decrypt_string("%%%", bytes(32))
+
+
+def test_errors_never_carry_key_material() -> None:
+    pk, sk = p.kx_seed_keypair(RECIPIENT_SEED)
+    wrong_pk, wrong_sk = p.kx_keypair()
+    failures = [
+        lambda: p.decrypt_asymmetric(WRAPPED, wrong_sk, wrong_pk),
+        lambda: p.decrypt_asymmetric(WRAPPED, sk[:10], pk),
+        lambda: p.unwrap_share_hex(SHARE, "66" * 32),
+        lambda: p.kx_seed_keypair("zz" * 32),
+        lambda: p.xor_hex("00", "0000"),
+        lambda: p.xor_hex(sk, "not hex"),
+        lambda: p.split_secret_hex("not hex"),
+    ]
+    for failure in failures:
+        with pytest.raises(p.CryptoError) as caught:
+            failure()
+        text = str(caught.value)
+        for secret in (sk, wrong_sk, "66" * 32, sk[:10]):
+            assert secret not in text
