@@ -1,3 +1,12 @@
 """The Phase sandbox: the public v1 REST API of a Phase server (contracts/phase.md and
-contracts/phase-transcript.md), with real keys, plus a ``/_sandbox/`` control API for the human
-steps the real API cannot do."""
+contracts/phase-transcript.md) with real keys, the console's password login and the GraphQL
+subset E2EE apps need, plus a ``/_sandbox/`` control API for the human steps the real API
+cannot do. Served by ``reconciler.sandbox.server.Sandbox``.
+
+Modules: ``api`` (routing, request pipeline, throttle, faults, counters), ``auth`` (tokens and
+request context), ``access`` (permission predicates), ``call`` (request bodies, view shape),
+``routes_*`` (the v1 views), ``grants`` (access PUTs), ``keys`` (server-side key wrapping),
+``render`` (response shapes), ``roles`` (default roles), ``store`` (state in SQLite), ``seed``
+(default organisation, fixtures), ``session`` (password login), ``graphql`` (GraphQL subset),
+``control`` (``/_sandbox/``), ``wire`` (errors, camelCase, sanitising).
+"""
