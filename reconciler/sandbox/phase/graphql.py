@@ -430,7 +430,8 @@ def create_environment(store: Store, member: Row, v: dict[str, Any]) -> dict[str
         raise GraphQLError("You cannot add any more Environments to this App!")
     index = {"dev": 0, "staging": 1, "prod": 2}.get(env_type)
     if index is None:
-        index = (max((e["index"] for e in envs), default=0) or 0) + 1 if envs else 0
+        highest = max((e["index"] for e in envs), default=None)
+        index = highest + 1 if highest else 0  # as the server does: a max of 0 gives 0 too
     for field in ("wrappedSeed", "wrappedSalt"):
         if not re.match(r"^ph:v1:[0-9a-fA-F]{64}:.+", str(data.get(field) or "")):
             raise GraphQLError(f"Invalid {field}: not a ph:v1 ciphertext")
