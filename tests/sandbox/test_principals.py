@@ -501,3 +501,90 @@ def test_teams(phase: Any, org: Org) -> None:
         other = owner.post("/v1/teams/", json={"name": "ops"}).json()
         error(outsider.get(f"/v1/teams/{other['id']}/"), 403, "You don't have access to this team.")
         assert [t["name"] for t in outsider.get("/v1/teams/").json()["data"]] == ["ops"]
+
+
+def test_team_owned_service_accounts_are_visible_to_their_team_only(phase: Any, org: Org) -> None:
+    dana = org.members["dana@acme.test"]
+    with phase.owner() as owner:
+        owner.put(f"/v1/members/{dana}/", json={"role_id": org.roles["Manager"]})
+        team = owner.post("/v1/teams/", json={"name": "ops"}).json()
+        bot = owner.post(
+            "/v1/service-accounts/",
+            json={"name": "ops-bot", "role_id": org.roles["Service"], "team_id": team["id"]},
+        ).json()
+        plain = owner.post(
+            "/v1/service-accounts/", json={"name": "org-bot", "role_id": org.roles["Service"]}
+        ).json()
+    with phase.client(phase.pat("dana@acme.test")) as manager:
+        names = {s["name"] for s in manager.get("/v1/service-accounts/").json()["data"]}
+        assert names == {"org-bot"}
+        error(manager.get(f"/v1/service-accounts/{bot['id']}/"), 404, "Service account not found.")
+        error(
+            manager.post(f"/v1/service-accounts/{plain['id']}/tokens/", json={"name": "t"}),
+            404,
+            "Service account not found.",
+        )  # org-level SA: global callers only
+        error(
+            manager.post(
+                "/v1/service-accounts/",
+                json={"name": "x", "role_id": org.roles["Service"], "team_id": team["id"]},
+            ),
+            403,
+            "You are not a member of this team.",
+        )
+        with phase.owner() as owner:
+            owner.post(f"/v1/teams/{team['id']}/members/", json={"member_ids": [dana]})
+        assert manager.get(f"/v1/service-accounts/{bot['id']}/").status_code == 200
+        minted = manager.post(f"/v1/service-accounts/{bot['id']}/tokens/", json={"name": "t"})
+        assert minted.status_code == 201
+
+
+def test_secrets_update_and_delete(phase: Any, org: Org) -> None:
+    params = {"app_id": org.apps["legacy-api"], "env": "staging"}
+    with phase.owner() as owner:
+        made = owner.post(
+            "/v1/secrets/",
+            params=params,
+            json={"secrets": [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]},
+        )
+        assert [s["key"] for s in made.json()] == ["A", "B"]
+        error(
+            owner.post(
+                "/v1/secrets/", params=params, json={"secrets": [{"key": "A", "value": ""}]}
+            ),
+            409,
+            "Duplicate secret found",
+        )
+        error(
+            owner.post("/v1/secrets/", params=params, json={"secrets": []}),
+            400,
+            "'secrets' must be a non-empty list.",
+        )
+        first, second = made.json()
+        updated = owner.put(
+            "/v1/secrets/",
+            params=params,
+            json={"secrets": [{"id": first["id"], "value": "one", "comment": "c"}]},
+        )
+        assert (updated.json()[0]["value"], updated.json()[0]["version"]) == ("one", 2)
+        error(
+            owner.put(
+                "/v1/secrets/", params=params, json={"secrets": [{"id": first["id"], "key": "b"}]}
+            ),
+            409,
+            "Duplicate secret found",
+        )
+        error(
+            owner.put("/v1/secrets/", params=params, json={"secrets": [{"value": "x"}]}),
+            400,
+            "Secret ID not provided",
+        )
+        assert (
+            owner.request(
+                "DELETE", "/v1/secrets/", params=params, json={"secrets": [second["id"]]}
+            ).status_code
+            == 200
+        )
+        left = owner.get("/v1/secrets/", params=params | {"key": "a"}).json()
+        assert [(s["key"], s["value"], s["comment"]) for s in left] == [("A", "one", "c")]
+        assert owner.get("/v1/secrets/", params=params).json() == left
