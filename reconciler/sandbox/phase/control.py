@@ -249,8 +249,8 @@ def _member_change(store: Store, op: str, member: Row, change: dict[str, Any]) -
 
 def _held(store: Store, env: Row) -> tuple[str, str]:
     """Seed and salt of an E2EE env, opened by the device of a member holding its key."""
-    for key in store.table("keys").values():
-        if key["environment_id"] == env["id"] and key["kind"] == "user":
+    for key in store.keys_of_env(env["id"]):
+        if key["kind"] == "user":
             holder = store.active("members", key["principal_id"])
             if holder is not None and holder.get("signing_key"):
                 return device_open(store, holder, env)

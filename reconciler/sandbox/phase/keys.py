@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from reconciler.crypto import primitives as p
 from reconciler.sandbox.phase.access import role_has_global_access
 from reconciler.sandbox.phase.store import Row, Store, new_id, now
@@ -44,12 +46,17 @@ def wrap_pair(seed: str, salt: str, kx_pub: str) -> tuple[str, str]:
     return p.encrypt_asymmetric(seed, kx_pub), p.encrypt_asymmetric(salt, kx_pub)
 
 
+@functools.lru_cache(maxsize=65536)
+def _to_kx(identity: str) -> str:
+    return p.ed25519_pk_to_kx(identity)  # a point decompression: worth remembering
+
+
 def kx_public(kind: str, row: Row) -> str | None:
     """``curve25519(identity_key)`` of a member or service account (None without one)."""
     identity = row.get("identity_key")
     if not isinstance(identity, str) or not identity.strip():
         return None
-    return p.ed25519_pk_to_kx(identity)
+    return _to_kx(identity)
 
 
 def ensure_key(
@@ -79,7 +86,7 @@ def ensure_key(
             "created_at": stamp,
             "updated_at": stamp,
         }
-        store.table("keys")[key["id"]] = key
+        store.add_key(key)
     if grant not in key["grants"]:
         key["grants"].append(grant)
     return key
@@ -104,7 +111,7 @@ def revoke(store: Store, key: Row, grant: str) -> None:
     if grant in key["grants"]:
         key["grants"].remove(grant)
     if not key["grants"]:
-        store.table("keys").pop(key["id"], None)
+        store.drop_key(key["id"])
 
 
 def revoke_individual(
@@ -168,10 +175,11 @@ def provision_team(
 
 def global_members(store: Store) -> list[Row]:
     """Active members whose role has global access."""
+    roles = {r["id"] for r in store.table("roles").values() if role_has_global_access(r)}
     return [
         m
         for m in store.table("members").values()
-        if m["deleted_at"] is None and role_has_global_access(store.role_of(m))
+        if m["deleted_at"] is None and m["role_id"] in roles
     ]
 
 
@@ -268,10 +276,11 @@ def create_environment(
 def delete_environment(store: Store, env_id: str) -> None:
     """Hard delete with its cascade: keys, server key, secrets, team scope rows."""
     store.table("environments").pop(env_id, None)
-    for table in ("keys", "secrets"):
-        rows = store.table(table)
-        for rid in [r for r, row in rows.items() if row["environment_id"] == env_id]:
-            del rows[rid]
+    for key in store.keys_of_env(env_id):
+        store.drop_key(key["id"])
+    secrets = store.table("secrets")
+    for rid in [r for r, row in secrets.items() if row["environment_id"] == env_id]:
+        del secrets[rid]
     for team in store.table("teams").values():
         team["envs"] = [e for e in team["envs"] if e != env_id]
 

@@ -56,7 +56,7 @@ def soft_delete_sa(store: Store, sa: Row) -> None:
         if token["kind"] == "service" and token["owner_id"] == sa["id"]:
             token["deleted_at"] = token["deleted_at"] or now()
     for key in store.keys_of("service", sa["id"]):
-        store.table("keys").pop(key["id"], None)
+        store.drop_key(key["id"])
 
 
 def _caller_team_ids(call: Call) -> set[str]:

@@ -72,6 +72,9 @@ class Store:
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT)")
         for name, body in self._db.execute("SELECT name, body FROM state"):
             self.data[name] = json.loads(body)
+        self._keys_by_slot: dict[tuple[str, str, str], str] = {}
+        self._keys_by_principal: dict[tuple[str, str], dict[str, None]] = {}
+        self.reindex()
         self._written: dict[str, str] = {}
         self._dirty = threading.Event()
         self._closed = False
@@ -105,10 +108,15 @@ class Store:
             self._written = bodies
 
     def _write_behind(self) -> None:
+        """Coalesce writes; a large organisation (slow to serialise) is written less often, so
+        writing never takes more than about a tenth of the time."""
+        delay = WRITE_DELAY
         while not self._closed:
             if self._dirty.wait(timeout=1.0):
-                time.sleep(WRITE_DELAY)
+                time.sleep(delay)
+                started = time.monotonic()
                 self.flush()
+                delay = max(WRITE_DELAY, 10 * (time.monotonic() - started))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -119,6 +127,7 @@ class Store:
                 yield
             except BaseException:
                 self.data = json.loads(before)
+                self.reindex()
                 raise
 
     def close(self) -> None:
@@ -160,6 +169,35 @@ class Store:
         }
         for name in TABLES:
             self.data[name] = {}
+        self.reindex()
+
+    # -- environment keys (indexed: an organisation can hold tens of thousands) ------------
+
+    def reindex(self) -> None:
+        """Rebuild the key indexes from the ``keys`` table (after ``data`` was replaced)."""
+        self._keys_by_slot = {}
+        self._keys_by_principal = {}
+        for key in self.table("keys").values():
+            self._index(key)
+
+    def _index(self, key: Row) -> None:
+        slot = (key["environment_id"], key["kind"], key["principal_id"])
+        self._keys_by_slot[slot] = key["id"]
+        ordered = self._keys_by_principal.setdefault((key["kind"], key["principal_id"]), {})
+        ordered[key["id"]] = None  # an ordered set: creation order
+
+    def add_key(self, key: Row) -> None:
+        """Store a new key row (one active key per environment and principal)."""
+        self.table("keys")[key["id"]] = key
+        self._index(key)
+
+    def drop_key(self, key_id: str) -> None:
+        """Remove a key row (the server soft-deletes and wipes it; nothing reads it again)."""
+        key = self.table("keys").pop(key_id, None)
+        if key is None:
+            return
+        self._keys_by_slot.pop((key["environment_id"], key["kind"], key["principal_id"]), None)
+        self._keys_by_principal.get((key["kind"], key["principal_id"]), {}).pop(key_id, None)
 
     # -- lookups --------------------------------------------------------------------------
 
@@ -178,22 +216,17 @@ class Store:
         return sorted(envs, key=lambda e: (e["index"], e["created_at"]))
 
     def find_key(self, env_id: str, kind: str, principal_id: str) -> Row | None:
-        for key in self.table("keys").values():
-            if (
-                key["environment_id"] == env_id
-                and key["kind"] == kind
-                and key["principal_id"] == principal_id
-            ):
-                return key
-        return None
+        key_id = self._keys_by_slot.get((env_id, kind, principal_id))
+        return None if key_id is None else self.table("keys").get(key_id)
 
     def keys_of(self, kind: str, principal_id: str) -> list[Row]:
-        keys = [
-            k
-            for k in self.table("keys").values()
-            if k["kind"] == kind and k["principal_id"] == principal_id
-        ]
+        table = self.table("keys")
+        ids = self._keys_by_principal.get((kind, principal_id), {})
+        keys = [table[i] for i in ids if i in table]
         return sorted(keys, key=lambda k: k["created_at"])
+
+    def keys_of_env(self, env_id: str) -> list[Row]:
+        return [k for k in self.table("keys").values() if k["environment_id"] == env_id]
 
     def principal(self, kind: str, principal_id: str) -> Row | None:
         return self.active("members" if kind == "user" else "service_accounts", principal_id)
