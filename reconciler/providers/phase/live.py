@@ -1,305 +1,678 @@
 """read: the live organisation as Resources, with the fewest requests the API allows.
 
-Requests: ``/v1/roles/`` (+ one detail per custom role: the list has no permissions),
-``/v1/apps/``, ``/secrets/tokens/`` (every environment the caller holds a key for, all apps in
-one answer, instead of one ``/v1/environments/`` per app), ``/v1/service-accounts/`` (+ one
-detail per SA: access and tokens), ``/v1/members/`` (+ one access view per member without a
-global-access role), ``/v1/members/invites/``, ``/v1/teams/`` (+ one detail per team).
+Requests (contracts/phase.md §5), every list endpoint once:
 
-Names are matched the way the server matches them: member emails lower-cased, environment
-names case-insensitively within their app; an app or environment declared with
-``previous_name`` is found under its old name (the diff then shows the rename).
+* ``GET /secrets/tokens/``: who the caller is, and every environment it holds a key for, all
+  apps in one answer (instead of one ``/v1/environments/?app_id=`` per app; used as a fallback
+  when the server does not answer it);
+* ``/v1/roles/`` (+ one detail per custom role: the list has no permissions), ``/v1/apps/``,
+  ``/v1/service-accounts/`` (+ one detail per account: its access and tokens), ``/v1/members/``
+  (+ one access view per member without a global-access role: Owner and Admin members hold every
+  app and are never given access updates), ``/v1/members/invites/``, ``/v1/teams/`` (+ one detail
+  per team: members and access).
+
+Detail requests run in a small thread pool; the client's token bucket paces them all.
+
+Naming, the way the server names things: member e-mails lower-cased, role and environment names
+case-insensitive. A desired object pinned with ``id:`` is found by id; an app or environment
+declared with ``previous_name`` is found under its old name (the diff then shows the rename).
+Two live apps, service accounts or teams sharing a declared name are an error asking for an
+``id:`` pin; undeclared duplicates get the address ``<name>#<first 8 characters of the id>``.
+
+Access views mix individual and team keys (§7), so a member's or service account's ``access``
+attribute leaves out what its teams grant (``normalise.without``), as the desired side does.
+Grants on end-to-end encrypted apps are not managed: they are kept apart in ``e2ee_access`` (never
+diffed, but part of the object's fingerprint, so a saved plan goes stale when one appears).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.address import Address
 from reconciler.errors import ProviderError
 from reconciler.model.resource import JSON, Resource
 from reconciler.model.state import State
 from reconciler.providers.phase import normalise as n
+from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import PhaseClient
-from reconciler.providers.phase.compile import addr
+from reconciler.providers.phase.compile import NAME, addr
+from reconciler.state.store import StateStore
+
+T = TypeVar("T")
+R = TypeVar("R")
+WORKERS = 8
 
 
 @dataclass
 class Index:
-    """Server ids and facts learnt from the last read, used to build requests."""
+    """Server ids and facts learnt from the last read, used to build requests and checks."""
 
-    caller_kind: str = "user"
-    caller_id: str = ""
+    caller_kind: str = "user"  # "user" (PAT) or "service" (service-account token)
+    caller_id: str = ""  # member id or service-account id
     caller_email: str | None = None
+    caller_sa: str | None = None  # the caller's service-account label
     roles: dict[str, str] = field(default_factory=dict)  # name -> id (default roles too)
-    apps: dict[str, str] = field(default_factory=dict)  # name -> id
+    global_roles: set[str] = field(default_factory=lambda: set(n.GLOBAL_ROLES))
+    minting_roles: set[str] = field(default_factory=lambda: set(n.TOKEN_MINTING_ROLES))
+    apps: dict[str, str] = field(default_factory=dict)  # label -> id
     app_sse: dict[str, bool] = field(default_factory=dict)
     envs: dict[str, str] = field(default_factory=dict)  # "app/env" -> id
-    env_names: dict[str, dict[str, str]] = field(default_factory=dict)  # app -> lower -> name
     sas: dict[str, str] = field(default_factory=dict)
     members: dict[str, str] = field(default_factory=dict)  # email -> member id
     invites: dict[str, str] = field(default_factory=dict)  # email -> invite id
     teams: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)  # "sa/token" -> id
+    keys_listed: bool = True  # False when /secrets/tokens/ was not available
+    organisation: str | None = None
 
 
-def read_live(client: PhaseClient, desired: State) -> tuple[State, Index]:
-    """The live organisation (see the module docstring) and the id index."""
-    idx = Index()
-    out: list[Resource] = []
-    wanted_apps = {r.address.name: r for r in desired.of_kind("phase", "app")}
-    wanted_envs = {r.address.name: r for r in desired.of_kind("phase", "environment")}
-    wanted_tokens = {r.address.name: r for r in desired.of_kind("phase", "sa_token")}
+def pool_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """``[fn(x) for x in items]`` on a few threads (order kept; the first error is raised)."""
+    if len(items) <= 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
+        return list(pool.map(fn, items))
 
-    keys = client.request("GET", "/secrets/tokens/", address="phase", root=True)
-    idx.caller_kind = "user" if "user_id" in keys else "service"
-    idx.caller_id = str(keys.get("user_id") or keys.get("account_id") or "")
 
-    # roles
-    roles = client.get("/v1/roles/")["data"]
-    for role in roles:
-        idx.roles[role["name"]] = role["id"]
-        if role["isDefault"]:
+def label_objects(
+    kind: str,
+    live: Iterable[tuple[str, str]],
+    wanted: Mapping[str, Resource],
+    previous: Callable[[Resource], str | None] = lambda _r: None,
+) -> dict[str, str]:
+    """Address names for live objects given as ``(id, name)``: live id -> label.
+
+    Desired objects claim live ones by ``id:`` pin, then by name, then by ``previous_name``;
+    an ambiguous name is an error asking for a pin; the rest keep their name, or
+    ``name#<id8>`` when it is taken or shared.
+    """
+    items = list(live)
+    by_id = {i: name for i, name in items}
+    out: dict[str, str] = {}
+    for label, r in sorted(wanted.items()):
+        if r.id is None:
             continue
-        detail = client.get(f"/v1/roles/{role['id']}/", address=addr("role", role["name"]))
-        perms = detail.get("permissions") or {}
-        out.append(
-            Resource(
-                addr("role", role["name"]),
-                {
-                    "description": n.text(role.get("description")),
-                    "color": role.get("color") or "",
-                    "permissions": n.permissions(perms.get("permissions", {})),
-                    "app_permissions": n.permissions(perms.get("appPermissions", {})),
-                },
-                id=role["id"],
+        if r.id not in by_id:
+            raise ProviderError(
+                addr(kind, label),
+                f"id {r.id!r} is not in the organisation (deleted?); remove the id: pin to "
+                "create a new one",
             )
-        )
-
-    # apps (a desired app with previous_name is found under its old name)
-    apps = client.get("/v1/apps/")["data"]
-    by_name: dict[str, list[Mapping[str, Any]]] = {}
-    for app in apps:
-        by_name.setdefault(app["name"], []).append(app)
-    renamed = {
-        str(r.meta["previous_name"]): name
-        for name, r in wanted_apps.items()
-        if r.meta.get("previous_name") and name not in by_name
-    }
-    app_name_of: dict[str, str] = {}  # app id -> address name
-    for name, same in sorted(by_name.items()):
-        if len(same) > 1:
-            if name in wanted_apps:
-                ids = ", ".join(a["id"] for a in same)
+        out[r.id] = label
+    for label, r in sorted(wanted.items()):
+        if r.id is not None:
+            continue
+        for name in (label, previous(r)):
+            if name is None:
+                continue
+            same = [i for i, x in items if x == name and i not in out]
+            if len(same) > 1:
                 raise ProviderError(
-                    addr("app", name),
-                    f"two live apps are named {name!r} (ids {ids}); rename one in the console "
-                    "so the spec can tell them apart",
+                    addr(kind, label),
+                    f"{len(same)} live {kind.replace('_', ' ')}s are named {name!r} (ids "
+                    f"{', '.join(sorted(same))}); add id: <one of them> to the spec, or rename "
+                    "the others",
                 )
-            same = sorted(same, key=lambda a: a["createdAt"])
-        for i, app in enumerate(same):
-            label = renamed.get(name, name) if i == 0 else f"{name}#{app['id'][:8]}"
-            app_name_of[app["id"]] = label
-            idx.apps[label] = app["id"]
-            idx.app_sse[label] = bool(app["sseEnabled"])
-            out.append(
+            if same:
+                out[same[0]] = label
+                break
+    taken = set(out.values())
+    names = [x for i, x in items if i not in out]
+    for i, name in items:
+        if i in out:
+            continue
+        clash = name in taken or names.count(name) > 1
+        out[i] = f"{name}#{i[:8]}" if clash else name
+        taken.add(out[i])
+    return out
+
+
+class Reader:
+    """One read of the organisation (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: PhaseClient,
+        desired: State,
+        store: StateStore | None,
+        identity: Mapping[str, bool] | None = None,
+    ) -> None:
+        self.client = client
+        self.desired = desired
+        self.store = store
+        self.identity = identity  # member id -> has an identity key (when known)
+        self.idx = Index()
+        self.out: list[Resource] = []
+        self.app_label: dict[str, str] = {}  # app id -> label
+        self.env_label: dict[str, str] = {}  # env id -> "app/env"
+        self.now = datetime.datetime.now(datetime.UTC)
+
+    def wanted(self, kind: str) -> dict[str, Resource]:
+        return {r.address.name: r for r in self.desired.of_kind(NAME, kind)}
+
+    def get(self, path: str, address: object = None, **kw: Any) -> Any:
+        return self.client.request("GET", path, address=address, **kw)
+
+    # -- the read ------------------------------------------------------------------------
+
+    def read(self) -> tuple[State, Index]:
+        keys = self.keys()
+        self.roles()
+        self.apps()
+        self.environments(keys)
+        sas = self.service_accounts()
+        members = self.members()
+        teams = self.teams()
+        coverage = self.team_resources(teams)
+        self.sa_resources(sas, teams, coverage)
+        self.member_resources(members, coverage)
+        self.invites()
+        return State(self.out), self.idx
+
+    def keys(self) -> p.KeysView | None:
+        try:
+            raw = self.client.request("GET", "/secrets/tokens/", address=NAME, root=True)
+        except ProviderError as exc:
+            if exc.status in (403, 404, 405):
+                self.idx.keys_listed = False
+                return None
+            raise
+        keys = p.parse(p.KeysView, raw, NAME, "GET /secrets/tokens/")
+        self.idx.caller_kind = "user" if keys.user_id else "service"
+        self.idx.caller_id = keys.user_id or keys.account_id or ""
+        self.idx.organisation = keys.organisation.id if keys.organisation else None
+        return keys
+
+    def roles(self) -> None:
+        listed = p.parse_list(p.Role, self.get("/v1/roles/"), NAME, "GET /v1/roles/")
+        wanted = {k.lower(): k for k in self.wanted("role")}
+        custom = [r for r in listed if not r.is_default]
+        details = pool_map(
+            lambda r: p.parse(
+                p.RoleDetail,
+                self.get(f"/v1/roles/{r.id}/", address=addr("role", r.name)),
+                addr("role", r.name),
+                "GET /v1/roles/{id}/",
+            ),
+            custom,
+        )
+        for role in listed:
+            self.idx.roles[role.name] = role.id
+        for detail in details:
+            perms = detail.permissions
+            if perms.global_access:
+                self.idx.global_roles.add(detail.name)
+            if "create" in perms.permissions.get("ServiceAccountTokens", []):
+                self.idx.minting_roles.add(detail.name)
+            label = wanted.get(detail.name.lower(), detail.name)
+            self.out.append(
+                Resource(
+                    addr("role", label),
+                    {
+                        "name": detail.name,
+                        "description": n.text(detail.description),
+                        "color": detail.color or "",
+                        "permissions": n.permissions(perms.permissions),
+                        "app_permissions": n.permissions(perms.app_permissions),
+                    },
+                    id=detail.id,
+                    meta={"global_access": perms.global_access},
+                )
+            )
+
+    def apps(self) -> None:
+        listed = p.parse_list(p.App, self.get("/v1/apps/"), NAME, "GET /v1/apps/")
+        wanted = self.wanted("app")
+        labels = label_objects(
+            "app",
+            [(a.id, a.name) for a in sorted(listed, key=lambda a: a.created_at)],
+            wanted,
+            lambda r: _opt(r.meta.get("previous_name")),
+        )
+        for app in listed:
+            label = labels[app.id]
+            self.app_label[app.id] = label
+            self.idx.apps[label] = app.id
+            self.idx.app_sse[label] = app.sse_enabled
+            self.out.append(
                 Resource(
                     addr("app", label),
                     {
-                        "name": app["name"],
-                        "description": n.app_description(app.get("description")),
-                        "sse": bool(app["sseEnabled"]),
+                        "name": app.name,
+                        "description": n.app_description(app.description),
+                        "sse": app.sse_enabled,
                     },
-                    id=app["id"],
+                    id=app.id,
                 )
             )
 
-    # environments: every env the caller holds a key for, from one request
-    for entry in keys.get("apps", []):
-        app_label = app_name_of.get(entry["id"])
-        if app_label is None:
-            continue
-        names: dict[str, str] = {}
-        wanted_here = {
-            k.split("/", 1)[1]: r for k, r in wanted_envs.items() if k.split("/", 1)[0] == app_label
-        }
-        previous = {
-            str(r.meta["previous_name"]).lower(): env
-            for env, r in wanted_here.items()
-            if r.meta.get("previous_name")
-        }
-        lower_wanted = {e.lower(): e for e in wanted_here}
-        for key in entry.get("environment_keys", []):
-            env = key["environment"]
-            live_name = env["name"]
-            label = (
-                lower_wanted.get(live_name.lower()) or previous.get(live_name.lower()) or live_name
+    def environments(self, keys: p.KeysView | None) -> None:
+        per_app: dict[str, list[p.KeyEnvironment]] = {}
+        if keys is not None:
+            for entry in keys.apps:
+                if entry.id in self.app_label:
+                    per_app[entry.id] = [k.environment for k in entry.environment_keys]
+        else:
+            sse = [i for i, label in self.app_label.items() if self.idx.app_sse[label]]
+            listed = pool_map(
+                lambda app_id: p.parse_list(
+                    p.Environment,
+                    self.get("/v1/environments/", params={"app_id": app_id}),
+                    addr("app", self.app_label[app_id]),
+                    "GET /v1/environments/",
+                ),
+                sse,
             )
-            names[label.lower()] = label
-            idx.envs[n.env_key(app_label, label)] = env["id"]
-            out.append(
-                Resource(
-                    addr("environment", n.env_key(app_label, label)),
-                    {"name": live_name},
-                    depends_on=frozenset({addr("app", app_label)}),
-                    id=env["id"],
-                    meta={
-                        "app": app_label,
-                        "index": env.get("index", 0),
-                        "env_type": env.get("env_type", ""),
-                    },
-                )
-            )
-        idx.env_names[app_label] = names
-    env_label = {v: k for k, v in idx.envs.items()}
-
-    def access_of(apps_view: list[Mapping[str, Any]]) -> tuple[dict[str, JSON], set[Address]]:
-        grants: dict[str, list[str]] = {}
-        deps: set[Address] = set()
-        for app in apps_view:
-            label = app_name_of.get(app["id"])
-            if label is None:
+            for app_id, envs in zip(sse, listed, strict=True):
+                per_app[app_id] = [
+                    p.KeyEnvironment(id=e.id, name=e.name, env_type=e.env_type, index=e.index)
+                    for e in envs
+                ]
+        wanted_all = self.wanted("environment")
+        for app_id, label in sorted(self.app_label.items(), key=lambda x: x[1]):
+            wanted = {
+                n.split_key(k)[1]: r for k, r in wanted_all.items() if n.split_key(k)[0] == label
+            }
+            if app_id not in per_app:
+                # An app whose environments this token cannot list (it holds none of their
+                # keys): the declared ones are assumed, pending, so nothing is tried on them.
+                for env_name, r in wanted.items():
+                    self.out.append(
+                        Resource(
+                            addr("environment", n.env_key(label, env_name)),
+                            dict(r.attributes),
+                            depends_on=frozenset({addr("app", label)}),
+                            pending="this token holds no key for the app's environments, so "
+                            "it cannot list them",
+                        )
+                    )
                 continue
-            deps.add(addr("app", label))
-            for env in app.get("environments", []):
-                key = env_label.get(env["id"])
-                if key is None:
-                    continue
-                grants.setdefault(label, []).append(key.split("/", 1)[1])
-                deps.add(addr("environment", key))
-        return n.access(grants), deps
+            listed_envs = sorted(per_app[app_id], key=lambda e: (e.index, e.name))
+            labels = _env_labels(listed_envs, wanted)
+            for env in listed_envs:
+                key = n.env_key(label, labels[env.id])
+                self.env_label[env.id] = key
+                self.idx.envs[key] = env.id
+                self.out.append(
+                    Resource(
+                        addr("environment", key),
+                        {"name": env.name},
+                        depends_on=frozenset({addr("app", label)}),
+                        id=env.id,
+                        meta={"app": label, "index": env.index, "env_type": env.env_type},
+                    )
+                )
 
-    def role_dep(name: str | None) -> set[Address]:
-        return {addr("role", name)} if name and name not in n.DEFAULT_ROLES else set()
+    def access_of(self, apps: Sequence[p.AccessApp]) -> tuple[dict[str, JSON], list[str]]:
+        """``(access, e2ee apps)`` from an access view; apps the caller cannot see (it would
+        revoke them with an access update) are listed as ``?<id>`` among the E2EE ones."""
+        grants: dict[str, list[str]] = {}
+        guarded: list[str] = []
+        for app in apps:
+            label = self.app_label.get(app.id)
+            if label is None:
+                guarded.append(f"?{app.id}")
+                continue
+            if not self.idx.app_sse.get(label, True):
+                guarded.append(label)
+                continue
+            for env in app.environments:
+                key = self.env_label.get(env.id)
+                if key is not None:
+                    grants.setdefault(label, []).append(n.split_key(key)[1])
+        return n.access(grants), sorted(guarded)
 
-    # service accounts and their tokens
-    stamp = datetime.datetime.now(datetime.UTC)
-    for sa in client.get("/v1/service-accounts/")["data"]:
-        name = sa["name"]
-        detail = client.get(
-            f"/v1/service-accounts/{sa['id']}/", address=addr("service_account", name)
+    def deps_of(self, grants: Mapping[str, JSON]) -> set[Address]:
+        deps: set[Address] = set()
+        for app, envs in grants.items():
+            deps.add(addr("app", app))
+            for env in _strings(envs):
+                deps.add(addr("environment", n.env_key(app, env)))
+        return deps
+
+    def role_dep(self, name: str | None) -> set[Address]:
+        if name is None or name in n.DEFAULT_ROLES:
+            return set()
+        return {addr("role", name)}
+
+    # service accounts ------------------------------------------------------------------
+
+    def service_accounts(self) -> list[tuple[str, p.ServiceAccountDetail]]:
+        listed = p.parse_list(
+            p.ServiceAccount, self.get("/v1/service-accounts/"), NAME, "GET /v1/service-accounts/"
         )
-        if name in idx.sas:
-            name = f"{name}#{sa['id'][:8]}"
-        idx.sas[name] = sa["id"]
-        role = (sa.get("role") or {}).get("name")
-        grants, deps = access_of(detail.get("apps", []))
-        out.append(
-            Resource(
-                addr("service_account", name),
-                {"role": role, "access": grants},
-                depends_on=frozenset(deps | role_dep(role)),
-                id=sa["id"],
-            )
+        labels = label_objects(
+            "service_account",
+            [(s.id, s.name) for s in sorted(listed, key=lambda s: s.created_at)],
+            self.wanted("service_account"),
         )
-        seen: set[str] = set()
-        for token in detail.get("tokens", []):  # newest first
-            key = n.env_key(name, token["name"])
-            if key in seen:
-                key = f"{key}#{token['id'][:8]}"
-            seen.add(key)
-            idx.tokens[key] = token["id"]
-            wanted = wanted_tokens.get(key)
-            rotate = wanted.meta.get("rotate_after_days") if wanted is not None else None
-            created = datetime.datetime.fromisoformat(token["createdAt"].replace("Z", "+00:00"))
-            due = isinstance(rotate, int) and stamp - created >= datetime.timedelta(days=rotate)
-            out.append(
+        details = pool_map(
+            lambda s: p.parse(
+                p.ServiceAccountDetail,
+                self.get(
+                    f"/v1/service-accounts/{s.id}/", address=addr("service_account", labels[s.id])
+                ),
+                addr("service_account", labels[s.id]),
+                "GET /v1/service-accounts/{id}/",
+            ),
+            listed,
+        )
+        out = []
+        for detail in details:
+            label = labels[detail.id]
+            self.idx.sas[label] = detail.id
+            if detail.id == self.idx.caller_id:
+                self.idx.caller_sa = label
+            out.append((label, detail))
+            self.tokens(label, detail)
+        return out
+
+    def tokens(self, sa: str, detail: p.ServiceAccountDetail) -> None:
+        wanted = self.wanted("sa_token")
+        groups: dict[str, list[p.TokenInfo]] = {}
+        for token in detail.tokens:
+            groups.setdefault(token.name.replace("/", "_"), []).append(token)
+        for name, tokens in sorted(groups.items()):
+            key = n.env_key(sa, name)
+            address = addr("sa_token", key)
+            stored = self.record(address, "stored")
+            stored_id = stored.get("id") if isinstance(stored, Mapping) else None
+            newest = sorted(tokens, key=lambda t: t.created_at, reverse=True)
+            main = next((t for t in newest if t.id == stored_id), newest[0])
+            for token in newest:
+                label = key if token is main else f"{key}#{token.id[:8]}"
+                self.idx.tokens[label] = token.id
+                desired = wanted.get(label)
+                self.out.append(
+                    Resource(
+                        addr("sa_token", label),
+                        self.token_attributes(address, token, desired, stored),
+                        depends_on=frozenset({addr("service_account", sa)}),
+                        id=token.id,
+                        meta={
+                            "created_at": token.created_at.isoformat(),
+                            "expires_at": token.expires_at.isoformat()
+                            if token.expires_at
+                            else None,
+                        },
+                    )
+                )
+
+    def token_attributes(
+        self, address: Address, token: p.TokenInfo, desired: Resource | None, stored: JSON
+    ) -> dict[str, JSON]:
+        """``store``: where this token's secret was written (from the state store; a token
+        minted by an interrupted run is ``None``, so it is minted again and stored); for a
+        token adopted from outside, the declared store is assumed. ``rotation``: ``due`` once
+        it is older than ``rotate_after`` or expired."""
+        expired = token.expires_at is not None and n.instant(token.expires_at) <= self.now
+        rotate = desired.meta.get("rotate_after") if desired is not None else None
+        age = self.now - n.instant(token.created_at)
+        due = expired or (isinstance(rotate, int) and age.total_seconds() >= rotate)
+        target: JSON = None
+        if isinstance(stored, Mapping) and stored.get("id") == token.id:
+            target = stored.get("target")
+        elif not self.record(address, "minting") and desired is not None:
+            target = desired.attributes.get("store")
+        return {
+            "store": target,
+            "expires_in": n.lifetime(token.created_at, token.expires_at),
+            "rotation": "due" if due else "current",
+        }
+
+    def record(self, address: Address, key: str) -> JSON:
+        return self.store.get_record(address, key) if self.store is not None else None
+
+    def sa_resources(
+        self,
+        sas: list[tuple[str, p.ServiceAccountDetail]],
+        teams: list[tuple[str, p.TeamDetail]],
+        coverage: Mapping[str, Mapping[str, list[str]]],
+    ) -> None:
+        in_team: dict[str, set[str]] = {}
+        for team_label, detail in teams:
+            for m in detail.members:
+                if m.type == "service_account":
+                    in_team.setdefault(m.id, set()).add(team_label)
+        wanted = self.wanted("service_account")
+        for label, sa in sas:
+            address = addr("service_account", label)
+            owner_team: str | None = None
+            role = sa.role.name if sa.role else None
+            grants, guarded = self.access_of(sa.apps)
+            owner = self.record(address, "team")
+            if isinstance(owner, Mapping) and owner.get("id") == sa.id:
+                owner_team = _opt(owner.get("team"))
+            else:
+                declared = wanted[label].attributes.get("team") if label in wanted else None
+                if isinstance(declared, str) and declared in in_team.get(sa.id, set()):
+                    owner_team = declared
+            self.out.append(
                 Resource(
-                    addr("sa_token", key),
-                    {"rotation": "due" if due else "current"},
-                    depends_on=frozenset({addr("service_account", name)}),
-                    id=token["id"],
-                    meta={"created_at": token["createdAt"], "expires_at": token.get("expiresAt")},
+                    address,
+                    {
+                        "role": role,
+                        "team": owner_team,
+                        "access": n.without(_grants(grants), coverage.get(sa.id, {})),
+                        "e2ee_access": list(guarded),
+                    },
+                    depends_on=frozenset(self.deps_of(grants) | self.role_dep(role)),
+                    id=sa.id,
+                    meta={"access": grants},
                 )
             )
 
-    # members, then invites of people who are not members yet
-    for member in client.get("/v1/members/")["data"]:
-        email = member["email"].lower()
-        idx.members[email] = member["id"]
-        if member["id"] == idx.caller_id:
-            idx.caller_email = email
-        role = (member.get("role") or {}).get("name")
-        attrs: dict[str, JSON] = {"role": role}
-        deps = role_dep(role)
-        if not n.is_global(role):
-            view = client.get(f"/v1/members/{member['id']}/access/", address=addr("member", email))
-            grants, access_deps = access_of(view.get("apps", []))
-            attrs["access"] = grants
-            deps |= access_deps
-        out.append(
-            Resource(addr("member", email), attrs, depends_on=frozenset(deps), id=member["id"])
-        )
-    for invite in client.get("/v1/members/invites/")["data"]:
-        email = invite["inviteeEmail"].lower()
-        if email in idx.members or email in idx.invites:
-            continue
-        idx.invites[email] = invite["id"]
-        role = (invite.get("role") or {}).get("name")
-        out.append(
-            Resource(
-                addr("member", email),
-                {"role": role},
-                depends_on=frozenset(role_dep(role)),
-                id=invite["id"],
-                pending=f"invite sent {invite['createdAt'][:10]}, not accepted yet",
-                meta={"invite": True},
-            )
-        )
+    # members and invites ---------------------------------------------------------------
 
-    # teams, then team-granted access taken out of members' and SAs' access (see n.without)
-    sa_name_of = {v: k for k, v in idx.sas.items()}
-    coverage: dict[str, dict[str, list[str]]] = {}
-    for team in client.get("/v1/teams/")["data"]:
-        name = team["name"]
-        if name in idx.teams:
-            name = f"{name}#{team['id'][:8]}"
-        idx.teams[name] = team["id"]
-        detail = client.get(f"/v1/teams/{team['id']}/", address=addr("team", name))
-        members = sorted(
-            m["email"].lower()
-            for m in detail.get("members", [])
-            if m["type"] == "user" and m["id"] != idx.caller_id
+    def members(self) -> list[tuple[p.Member, p.MemberAccess | None]]:
+        listed = p.parse_list(p.Member, self.get("/v1/members/"), NAME, "GET /v1/members/")
+        for member in listed:
+            email = member.email.lower()
+            self.idx.members[email] = member.id
+            if member.id == self.idx.caller_id:
+                self.idx.caller_email = email
+        need = [
+            m
+            for m in listed
+            if not n.is_global(m.role.name if m.role else None, self.idx.global_roles)
+        ]
+        views = pool_map(
+            lambda m: p.parse(
+                p.MemberAccess,
+                self.get(f"/v1/members/{m.id}/access/", address=addr("member", m.email.lower())),
+                addr("member", m.email.lower()),
+                "GET /v1/members/{id}/access/",
+            ),
+            need,
         )
-        sas = sorted(
-            sa_name_of.get(m["id"], m.get("name", ""))
-            for m in detail.get("members", [])
-            if m["type"] == "service_account" and m["id"] != idx.caller_id
-        )
-        grants, deps = access_of(detail.get("apps", []))
-        for m in detail.get("members", []):
-            held = coverage.setdefault(m["id"], {})
-            for app, envs in grants.items():
-                held.setdefault(app, []).extend(str(e) for e in envs)  # type: ignore[union-attr]
-        member_role = (team.get("memberRole") or {}).get("name")
-        sa_role = (team.get("serviceAccountRole") or {}).get("name")
-        deps |= {addr("member", e) for e in members} | {addr("service_account", s) for s in sas}
-        deps |= role_dep(member_role) | role_dep(sa_role)
-        out.append(
-            Resource(
-                addr("team", name),
-                {
-                    "description": n.text(team.get("description")),
-                    "member_role": member_role,
-                    "service_account_role": sa_role,
-                    "members": members,
-                    "service_accounts": sas,
-                    "access": grants,
-                },
-                depends_on=frozenset(deps),
-                id=team["id"],
+        by_id = {v.id: v for v in views}
+        return [(m, by_id.get(m.id)) for m in listed]
+
+    def member_resources(
+        self,
+        members: list[tuple[p.Member, p.MemberAccess | None]],
+        coverage: Mapping[str, Mapping[str, list[str]]],
+    ) -> None:
+        for member, view in members:
+            email = member.email.lower()
+            role = member.role.name if member.role else None
+            attrs: dict[str, JSON] = {"role": role}
+            deps = self.role_dep(role)
+            meta: dict[str, JSON] = {}
+            if view is not None:
+                grants, guarded = self.access_of(view.apps)
+                attrs["access"] = n.without(_grants(grants), coverage.get(member.id, {}))
+                attrs["e2ee_access"] = list(guarded)
+                deps |= self.deps_of(grants)
+                meta["access"] = grants
+            pending = None
+            if self.identity is not None and not self.identity.get(member.id, True):
+                pending = (
+                    "has not set up their keys yet (first login): their access is granted after it"
+                )
+            self.out.append(
+                Resource(
+                    addr("member", email),
+                    attrs,
+                    depends_on=frozenset(deps),
+                    id=member.id,
+                    pending=pending,
+                    meta=meta,
+                )
             )
+
+    def invites(self) -> None:
+        listed = p.parse_list(
+            p.Invite, self.get("/v1/members/invites/"), NAME, "GET /v1/members/invites/"
         )
-    reduced = []
-    for r in out:
-        if r.address.kind in ("member", "service_account") and r.id in coverage:
-            attrs = dict(r.attributes)
-            if isinstance(attrs.get("access"), Mapping):
-                attrs["access"] = n.without(attrs["access"], coverage[r.id])  # type: ignore[arg-type]
-            r = dataclasses.replace(r, attributes=attrs)
-        reduced.append(r)
-    return State(reduced), idx
+        for invite in sorted(listed, key=lambda i: i.created_at, reverse=True):
+            email = invite.invitee_email.lower()
+            if email in self.idx.members or email in self.idx.invites:
+                continue
+            self.idx.invites[email] = invite.id
+            role = invite.role.name if invite.role else None
+            self.out.append(
+                Resource(
+                    addr("member", email),
+                    {"role": role},
+                    depends_on=frozenset(self.role_dep(role)),
+                    id=invite.id,
+                    pending=f"invited {invite.created_at.date().isoformat()}, not accepted yet",
+                    meta={"invite": True},
+                )
+            )
+
+    # teams -----------------------------------------------------------------------------
+
+    def teams(self) -> list[tuple[str, p.TeamDetail]]:
+        listed = p.parse_list(p.Team, self.get("/v1/teams/"), NAME, "GET /v1/teams/")
+        labels = label_objects("team", [(t.id, t.name) for t in listed], self.wanted("team"))
+        details = pool_map(
+            lambda t: p.parse(
+                p.TeamDetail,
+                self.get(f"/v1/teams/{t.id}/", address=addr("team", labels[t.id])),
+                addr("team", labels[t.id]),
+                "GET /v1/teams/{id}/",
+            ),
+            listed,
+        )
+        out = []
+        for detail in details:
+            label = labels[detail.id]
+            self.idx.teams[label] = detail.id
+            out.append((label, detail))
+        return out
+
+    def team_resources(
+        self, teams: list[tuple[str, p.TeamDetail]]
+    ) -> dict[str, dict[str, list[str]]]:
+        """Team resources; returns principal id -> what its teams grant."""
+        wanted = self.wanted("team")
+        sa_label = {v: k for k, v in self.idx.sas.items()}
+        member_email = {v: k for k, v in self.idx.members.items()}
+        coverage: dict[str, dict[str, list[str]]] = {}
+        for label, team in teams:
+            want = wanted.get(label)
+            want_members = set(_strings(want.attributes.get("members"))) if want else set()
+            want_sas = set(_strings(want.attributes.get("service_accounts"))) if want else set()
+            members, sas = [], []
+            for m in team.members:
+                if m.type == "user":
+                    email = member_email.get(m.id, (m.email or m.id).lower())
+                    # The caller joins every team it creates; it is shown only when declared.
+                    if m.id != self.idx.caller_id or email in want_members:
+                        members.append(email)
+                else:
+                    name = sa_label.get(m.id, m.name or m.id)
+                    if m.id != self.idx.caller_id or name in want_sas:
+                        sas.append(name)
+            grants, _guarded = self.access_of(team.apps)
+            for m in team.members:
+                held = coverage.setdefault(m.id, {})
+                for app, envs in grants.items():
+                    held.setdefault(app, []).extend(_strings(envs))
+            member_role = team.member_role.name if team.member_role else None
+            sa_role = team.service_account_role.name if team.service_account_role else None
+            deps = self.deps_of(grants) | self.role_dep(member_role) | self.role_dep(sa_role)
+            deps |= {addr("member", e) for e in members}
+            deps |= {addr("service_account", s) for s in sas}
+            self.out.append(
+                Resource(
+                    addr("team", label),
+                    {
+                        "description": n.text(team.description),
+                        "member_role": member_role,
+                        "service_account_role": sa_role,
+                        "members": sorted(set(members)),
+                        "service_accounts": sorted(set(sas)),
+                        "access": grants,
+                    },
+                    depends_on=frozenset(deps),
+                    id=team.id,
+                    meta={"scim": team.is_scim_managed},
+                )
+            )
+        return coverage
+
+
+def _env_labels(envs: Sequence[p.KeyEnvironment], wanted: Mapping[str, Resource]) -> dict[str, str]:
+    """Labels of one app's live environments: by ``id:`` pin, then name (case-insensitive),
+    then ``previous_name``; the rest keep their live name (or ``name#<id8>`` on a clash)."""
+    out: dict[str, str] = {}
+    ids = {e.id for e in envs}
+    for label, r in sorted(wanted.items()):
+        if r.id is not None:
+            if r.id not in ids:
+                raise ProviderError(
+                    r.address,
+                    f"id {r.id!r} is not an environment of this app (deleted?); remove the "
+                    "id: pin to create a new one",
+                )
+            out[r.id] = label
+    lower = {e.name.lower(): e.id for e in envs}
+    for label, r in sorted(wanted.items()):
+        if r.id is not None or label in out.values():
+            continue
+        for name in (label, _opt(r.meta.get("previous_name"))):
+            if name is None:
+                continue
+            found = lower.get(name.lower())
+            if found is not None and found not in out:
+                out[found] = label
+                break
+    taken = {v.lower() for v in out.values()}
+    for env in envs:
+        if env.id not in out:
+            clash = env.name.lower() in taken
+            out[env.id] = f"{env.name}#{env.id[:8]}" if clash else env.name
+            taken.add(out[env.id].lower())
+    return out
+
+
+def _opt(value: JSON | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _strings(value: JSON | None) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return []
+
+
+def _grants(value: Mapping[str, JSON]) -> dict[str, list[str]]:
+    return {str(k): _strings(v) for k, v in value.items()}
+
+
+def read_live(
+    client: PhaseClient,
+    desired: State,
+    store: StateStore | None = None,
+    identity: Mapping[str, bool] | None = None,
+) -> tuple[State, Index]:
+    """The live organisation (see the module docstring) and the id index."""
+    return Reader(client, desired, store, identity).read()

@@ -1,20 +1,82 @@
-"""Normalisation shared by the desired and the live side, so a converged organisation diffs
-empty (contracts/phase.md §8 item 13): text sanitised as the server does, blank descriptions as
-the server stores them, access sets sorted, names compared case-insensitively where the server
-does."""
+"""Normalisation and validation shared by the desired and the live side, so a converged
+organisation diffs empty (contracts/phase.md §8 item 13):
+
+* text is sanitised as the server's ``validate_text_field`` does (HTML tags and control
+  characters stripped, then trimmed);
+* a blank app description is ``None`` (the server stores null), a blank role or team
+  description ``""``;
+* access sets are sorted, apps without environments dropped;
+* names are compared the way the server compares them: e-mails lower-cased, role and
+  environment names case-insensitively (default roles are referenced in any case);
+* instants are ``datetime`` values, never strings; token lifetimes are whole minutes.
+
+Name rules are the server's, so a spec the server would refuse fails ``validate`` instead.
+"""
 
 from __future__ import annotations
 
+import datetime
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.model.resource import JSON
 
 _TAGS = re.compile(r"<[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-GLOBAL_ROLES = frozenset({"owner", "admin"})
+ENV_NAME = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NAME_MAX = 64
+
 DEFAULT_ROLES = ("Owner", "Admin", "Manager", "Developer", "Service")
+GLOBAL_ROLES = frozenset({"Owner", "Admin"})
+# Default roles that may mint service-account tokens (ServiceAccountTokens:create): members
+# without an identity key cannot be given them, and invites with them are refused.
+TOKEN_MINTING_ROLES = frozenset({"Owner", "Admin", "Manager"})
 DEFAULT_ENVIRONMENTS = ["Development", "Staging", "Production"]
+
+ACTIONS = ("create", "read", "update", "delete")
+ORG_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    **{
+        c: ACTIONS
+        for c in (
+            "Organisation",
+            "Billing",
+            "Apps",
+            "Members",
+            "MemberPersonalAccessTokens",
+            "ServiceAccounts",
+            "ServiceAccountTokens",
+            "ExternalIdentities",
+            "Roles",
+            "IntegrationCredentials",
+            "NetworkAccessPolicies",
+            "SSO",
+            "Teams",
+            "SCIM",
+            "LogStreams",
+        )
+    },
+    "Logs": ("read",),
+}
+APP_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    **{
+        c: ACTIONS
+        for c in (
+            "Environments",
+            "Secrets",
+            "DynamicSecretLeases",
+            "RotatingSecrets",
+            "Lockbox",
+            "Logs",
+            "Tokens",
+            "Members",
+            "ServiceAccounts",
+            "Integrations",
+            "Teams",
+        )
+    },
+    "EncryptionMode": ("read", "update"),
+}
 
 
 def text(value: str | None) -> str:
@@ -29,7 +91,7 @@ def app_description(value: str | None) -> str | None:
     return text(value) or None
 
 
-def access(grants: Mapping[str, Sequence[str]]) -> dict[str, JSON]:
+def access(grants: Mapping[str, Iterable[str]]) -> dict[str, JSON]:
     """``{app: [env, ...]}`` with env names sorted and apps without envs dropped."""
     return {app: sorted(set(envs)) for app, envs in sorted(grants.items()) if envs}
 
@@ -39,13 +101,25 @@ def permissions(mapping: Mapping[str, Sequence[str]]) -> dict[str, JSON]:
     return {cls: sorted(set(actions)) for cls, actions in sorted(mapping.items()) if actions}
 
 
-def is_global(role: str | None) -> bool:
-    return role is not None and role.lower() in GLOBAL_ROLES
+def default_role(name: str) -> str | None:
+    """The canonical name of a default role written in any case, else ``None``."""
+    return next((r for r in DEFAULT_ROLES if r.lower() == name.lower()), None)
+
+
+def is_global(role: str | None, global_roles: Iterable[str] = GLOBAL_ROLES) -> bool:
+    """Whether ``role`` (a canonical name) has global access."""
+    return role is not None and role.lower() in {g.lower() for g in global_roles}
 
 
 def env_key(app: str, env: str) -> str:
-    """The name part of an environment's address: ``app/env``."""
+    """The name part of an environment's (or token's) address: ``app/env``."""
     return f"{app}/{env}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """Inverse of ``env_key``: environment and token names never hold a ``/``."""
+    head, _, tail = key.rpartition("/")
+    return head, tail
 
 
 def without(
@@ -56,11 +130,72 @@ def without(
     Access views mix individual and team-granted keys and cannot tell them apart
     (contracts/phase.md §5.5, §7), so the managed ``access`` attribute of a member or service
     account is its grants *not* covered by one of its teams, computed the same way on both
-    sides; the complete desired set is still what an access PUT sends.
+    sides; an access update still sends the principal's complete individual set.
     """
     out: dict[str, list[str]] = {}
     for app, envs in grants.items():
-        rest = [e for e in envs if e not in set(covered.get(app, ()))]
+        held = set(covered.get(app, ()))
+        rest = [e for e in envs if e not in held]
         if rest:
             out[app] = rest
     return access(out)
+
+
+def instant(value: str | datetime.datetime) -> datetime.datetime:
+    """An aware UTC ``datetime`` from ISO-8601 text (``...Z`` or an offset) or a datetime."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC)
+
+
+def lifetime(created: datetime.datetime, expires: datetime.datetime | None) -> int | None:
+    """A token's lifetime in seconds, rounded to the minute (``None``: never expires)."""
+    if expires is None:
+        return None
+    return minutes(int((instant(expires) - instant(created)).total_seconds()))
+
+
+def minutes(seconds: int | None) -> int | None:
+    """Seconds rounded to a whole number of minutes (at least one)."""
+    if seconds is None:
+        return None
+    return max(60, round(seconds / 60) * 60)
+
+
+def name_problem(name: str, what: str) -> str | None:
+    """Why the server would refuse or alter ``name`` (apps, roles, SAs, teams, tokens)."""
+    if not name.strip():
+        return f"{what} name must not be blank"
+    if text(name) != name:
+        return f"{what} name {name!r} would be stored as {text(name)!r} (HTML and spaces trimmed)"
+    if len(name) > NAME_MAX:
+        return f"{what} name is longer than {NAME_MAX} characters"
+    return None
+
+
+def env_name_problem(name: str) -> str | None:
+    """Why the server would refuse an environment name."""
+    if not ENV_NAME.match(name):
+        return (
+            f"environment name {name!r} must be 1 to 64 letters, digits, '-' or '_' "
+            "(as the server requires)"
+        )
+    return None
+
+
+def permission_problems(
+    mapping: Mapping[str, Sequence[str]], valid: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, str]]:
+    """``(class, message)`` for each unknown class or action the server would refuse."""
+    out: list[tuple[str, str]] = []
+    for cls, actions in mapping.items():
+        if cls not in valid:
+            out.append((cls, f"unknown permission class {cls!r}"))
+            continue
+        for action in actions:
+            if action not in valid[cls]:
+                allowed = ", ".join(valid[cls])
+                out.append((cls, f"{cls}: unknown action {action!r} (one of {allowed})"))
+    return out

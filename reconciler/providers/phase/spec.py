@@ -1,12 +1,48 @@
-"""The ``phase:`` spec section (pydantic, unknown keys rejected). See specs/phase.yaml."""
+"""The ``phase:`` spec section (pydantic, unknown keys rejected). See specs/phase.yaml.
+
+Collections are maps keyed by natural identity: roles, apps, service accounts and teams by
+name, members by e-mail. Access grants are ``{app: [environment, ...]}``. Durations
+(``expires_in``, ``rotate_after``) are ``<n>m``, ``<n>h``, ``<n>d`` or ``<n>w`` (or a plain number
+of days).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from reconciler.secrets.field import SecretField
 
 Access = dict[str, list[str]]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw]?)\s*$")
+_UNIT = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
+
+
+def duration_seconds(value: str | int) -> int:
+    """``90d`` -> 7776000; a bare number counts days. Raises ``ValueError``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90d, 12h or 30m")
+    if isinstance(value, int):
+        seconds = value * 86400
+    else:
+        found = _DURATION.match(value)
+        if found is None:
+            raise ValueError("expected a duration such as 90d, 12h, 30m or 2w")
+        seconds = int(found.group(1)) * _UNIT[found.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+def _duration(value: str | int) -> str | int:
+    duration_seconds(value)
+    return value
+
+
+Duration = Annotated[str | int, AfterValidator(_duration)]
 
 
 class _Model(BaseModel):
@@ -16,41 +52,88 @@ class _Model(BaseModel):
 class PhaseConnection(_Model):
     """Where the organisation is and how to authenticate (values from the environment)."""
 
-    url: str = Field(description="API root, e.g. https://api.phase.dev or .../service/public")
-    token: SecretField = Field(description="pss_user:v1:… (PAT) or pss_service:v2:… (SA token)")
-    email: str | None = Field(default=None, description="Login email for E2EE operations")
-    password: SecretField | None = Field(default=None, description="Password for E2EE operations")
-    rate_limit: int = Field(default=240, ge=1, description="Requests per minute to pace to")
+    url: str = Field(
+        description="API root: https://api.phase.dev, or https://<host>/service/public "
+        "for a self-hosted console."
+    )
+    token: SecretField = Field(
+        description="pss_user:v1:… (personal access token of an Owner or Admin: can do "
+        "everything) or pss_service:v2:… (service-account token: limited, see specs/phase.yaml)."
+    )
+    email: str | None = Field(
+        default=None,
+        description="Console login of the token's user. With password, lets the plan see which "
+        "members have not finished their key set-up (their grants are deferred).",
+    )
+    password: SecretField | None = Field(
+        default=None, description="Console password for email (write-only)."
+    )
+    rate_limit: int = Field(
+        default=240,
+        ge=1,
+        description="Requests per minute paced by a token bucket (the server's budget is per "
+        "principal: Free 120, Pro 240).",
+    )
 
 
 class RoleSpec(_Model):
-    """A custom role; default roles (Owner, Admin, Manager, Developer, Service) are read-only."""
+    """A custom role. Default roles (Owner, Admin, Manager, Developer, Service) exist in every
+    organisation, cannot be declared or changed, and are referenced by name."""
 
-    description: str = ""
-    color: str = ""
-    permissions: dict[str, list[str]] = Field(default_factory=dict)
-    app_permissions: dict[str, list[str]] = Field(default_factory=dict)
+    description: str = Field(default="", max_length=500)
+    color: str = Field(default="", max_length=7, description="e.g. '#6e7781'")
+    permissions: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Organisation permissions: class -> actions (create, read, update, delete).",
+    )
+    app_permissions: dict[str, list[str]] = Field(
+        default_factory=dict, description="Per-app permissions: class -> actions."
+    )
+
+
+class EnvironmentSpec(_Model):
+    """An environment written as a mapping, to rename it in place or pin it by server id."""
+
+    name: str
+    previous_name: str | None = Field(
+        default=None, description="Its live name before a rename: it is renamed, not recreated."
+    )
+    id: str | None = Field(default=None, description="Server id: the environment is this one.")
 
 
 class AppSpec(_Model):
-    """An app; ``environments`` is the ordered, complete list of its environments."""
+    """An app. ``environments`` is the ordered, complete list of its environments."""
 
-    description: str | None = None
-    environments: list[str] = Field(
-        default_factory=lambda: ["Development", "Staging", "Production"]
+    id: str | None = Field(
+        default=None,
+        description="Server id: pins the app when two live apps share a name, or across a rename.",
     )
-    sse: bool = True
-    previous_name: str | None = None
-    renamed_environments: dict[str, str] = Field(
-        default_factory=dict, description="new name -> previous name, to rename in place"
+    previous_name: str | None = Field(
+        default=None, description="Its live name before a rename: it is renamed, not recreated."
+    )
+    description: str | None = Field(default=None, max_length=10000)
+    sse: bool = Field(
+        default=True,
+        description="Server-side encryption. Must be true to manage the app through the API; an "
+        "existing end-to-end encrypted app is declared with sse: false and is read and guarded.",
+    )
+    environments: list[str | EnvironmentSpec] = Field(
+        default_factory=lambda: list[str | EnvironmentSpec](
+            ["Development", "Staging", "Production"]
+        ),
+        description="Names (letters, digits, - and _; up to 64), or {name, previous_name, id}.",
     )
 
 
 class FileStore(_Model):
+    """Write the token to a file (mode 0600), relative to the working directory."""
+
     file: str
 
 
 class SecretStore(_Model):
+    """Write the token into a secret of an SSE app (through /v1/secrets/)."""
+
     app: str
     environment: str
     key: str
@@ -58,39 +141,68 @@ class SecretStore(_Model):
 
 
 class TokenSpec(_Model):
-    """A service-account token; its secret is written once to ``store``."""
+    """A service-account token. Its secret is shown by the API once: it is written to ``store``
+    and nowhere else (never to plans, logs or state)."""
 
     store: FileStore | SecretStore | None = None
-    expires_in_days: int | None = Field(default=None, ge=1)
-    rotate_after_days: int | None = Field(default=None, ge=1)
+    expires_in: Duration | None = Field(
+        default=None, description="Lifetime of the token (immutable: changing it re-mints)."
+    )
+    rotate_after: Duration | None = Field(
+        default=None,
+        description="Age after which apply mints a new token, stores it, then deletes the old one.",
+    )
 
 
 class ServiceAccountSpec(_Model):
+    """A service account (server-managed keys). Never a global-access role."""
+
+    id: str | None = Field(default=None, description="Server id, when two share a name.")
     role: str = "Service"
+    team: str | None = Field(
+        default=None,
+        description="Owning team (set at creation, immutable): the account is a member of the "
+        "team and is deleted with it.",
+    )
     access: Access = Field(default_factory=dict)
     tokens: dict[str, TokenSpec] = Field(default_factory=dict)
 
 
 class MemberSpec(_Model):
+    """A member, keyed by e-mail. One not in the organisation is invited; until the invite is
+    accepted (and the member has set up their keys) their role and grants are deferred."""
+
     role: str = "Developer"
     access: Access = Field(default_factory=dict)
 
 
 class TeamSpec(_Model):
-    description: str = ""
-    member_role: str | None = None
-    service_account_role: str | None = None
+    """A team: its members and service accounts get its access."""
+
+    id: str | None = Field(default=None, description="Server id, when two share a name.")
+    description: str = Field(default="", max_length=10000)
+    member_role: str | None = Field(default=None, description="Role of members inside the team.")
+    service_account_role: str | None = Field(
+        default=None, description="Role of service accounts inside the team."
+    )
     members: list[str] = Field(default_factory=list)
     service_accounts: list[str] = Field(default_factory=list)
     access: Access = Field(default_factory=dict)
 
 
 class PhaseSection(_Model):
-    """The ``phase:`` section of a spec."""
+    """A Phase organisation: roles, apps and environments, service accounts and their tokens,
+    members and invites, teams, and access grants."""
 
     connection: PhaseConnection
-    prune: list[str] = Field(default_factory=list)
-    protect: dict[str, list[str]] = Field(default_factory=dict)
+    prune: list[str] = Field(
+        default_factory=list,
+        description="Collections where live objects absent from the spec are deleted: roles, "
+        "apps, environments, service_accounts, tokens, members, teams.",
+    )
+    protect: dict[str, list[str]] = Field(
+        default_factory=dict, description="Collection -> names never changed or deleted."
+    )
     roles: dict[str, RoleSpec] = Field(default_factory=dict)
     apps: dict[str, AppSpec] = Field(default_factory=dict)
     service_accounts: dict[str, ServiceAccountSpec] = Field(default_factory=dict)

@@ -1,0 +1,259 @@
+"""Pydantic models of the Phase v1 API's JSON answers (contracts/phase.md §5).
+
+Answers are camelCase (``sseEnabled``, ``isDefault``); the models use snake_case attributes
+with camelCase aliases. ``GET /secrets/tokens/`` is the one snake_case answer (``KeysView``).
+Unknown keys are ignored (the server may add fields); missing or mistyped known keys are an
+error. ``parse`` turns a validation failure into a ``ProviderError`` that names the endpoint and
+the field, never the value (an answer may hold a token).
+
+A minted token's ``token`` and ``bearerToken`` are ``Secret`` objects from the moment they are
+parsed, so not even a ``repr`` of a payload can show them.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from reconciler.errors import ProviderError
+from reconciler.secrets.value import Secret
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def _secret(value: Any) -> Any:
+    return Secret(value) if isinstance(value, str) else value
+
+
+SecretText = Annotated[Secret, BeforeValidator(_secret)]
+
+
+class Payload(BaseModel):
+    """Base of camelCase answers."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        frozen=True,
+        arbitrary_types_allowed=True,
+    )
+
+
+class Snake(BaseModel):
+    """Base of snake_case answers (``/secrets/tokens/``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Ref(Payload):
+    """``{id, name}`` of a role or another object named inside an answer."""
+
+    id: str
+    name: str
+
+
+# -- apps and environments ------------------------------------------------------------------
+
+
+class Environment(Payload):
+    id: str
+    name: str
+    env_type: str = ""
+    index: int = 0
+
+
+class App(Payload):
+    id: str
+    name: str
+    description: str | None = None
+    sse_enabled: bool
+    created_at: datetime.datetime
+
+
+class AppCreated(App):
+    environments: list[Environment] = Field(default_factory=list)
+
+
+# -- roles ----------------------------------------------------------------------------------
+
+
+class Role(Payload):
+    id: str
+    name: str
+    description: str | None = ""
+    color: str | None = ""
+    is_default: bool = False
+
+
+class RolePermissions(Payload):
+    permissions: dict[str, list[str]] = Field(default_factory=dict)
+    app_permissions: dict[str, list[str]] = Field(default_factory=dict)
+    global_access: bool = False
+
+
+class RoleDetail(Role):
+    permissions: RolePermissions = Field(default_factory=RolePermissions)
+
+
+# -- access views ---------------------------------------------------------------------------
+
+
+class AccessEnvironment(Payload):
+    id: str
+    name: str
+
+
+class AccessApp(Payload):
+    """One app of an access view and the environments the principal holds keys for."""
+
+    id: str
+    name: str
+    environments: list[AccessEnvironment] = Field(default_factory=list)
+
+
+# -- service accounts and tokens ------------------------------------------------------------
+
+
+class TokenInfo(Payload):
+    id: str
+    name: str
+    created_at: datetime.datetime
+    expires_at: datetime.datetime | None = None
+
+
+class MintedToken(TokenInfo):
+    """A token as minted: the only answer that carries its secret."""
+
+    token: SecretText
+
+
+class ServiceAccount(Payload):
+    id: str
+    name: str
+    role: Ref | None = None
+    created_at: datetime.datetime
+
+
+class ServiceAccountDetail(ServiceAccount):
+    tokens: list[TokenInfo] = Field(default_factory=list)
+    apps: list[AccessApp] = Field(default_factory=list)
+
+
+class ServiceAccountCreated(ServiceAccount):
+    initial_token: MintedToken | None = None
+
+
+# -- members and invites --------------------------------------------------------------------
+
+
+class Member(Payload):
+    id: str
+    email: str
+    full_name: str | None = None
+    role: Ref | None = None
+
+
+class MemberAccess(Member):
+    apps: list[AccessApp] = Field(default_factory=list)
+
+
+class Invite(Payload):
+    id: str
+    invitee_email: str
+    role: Ref | None = None
+    created_at: datetime.datetime
+    expires_at: datetime.datetime | None = None
+    valid: bool = True
+
+
+# -- teams ----------------------------------------------------------------------------------
+
+
+class TeamMember(Payload):
+    type: str
+    id: str
+    email: str | None = None
+    name: str | None = None
+
+
+class Team(Payload):
+    id: str
+    name: str
+    description: str | None = ""
+    is_scim_managed: bool = False
+    member_role: Ref | None = None
+    service_account_role: Ref | None = None
+
+
+class TeamDetail(Team):
+    members: list[TeamMember] = Field(default_factory=list)
+    apps: list[AccessApp] = Field(default_factory=list)
+
+
+# -- the caller's keys (GET /secrets/tokens/, snake_case) -----------------------------------
+
+
+class KeyEnvironment(Snake):
+    id: str
+    name: str
+    env_type: str = ""
+    index: int = 0
+
+
+class EnvironmentKey(Snake):
+    environment: KeyEnvironment
+
+
+class KeysApp(Snake):
+    id: str
+    name: str
+    encryption: str = "SSE"
+    environment_keys: list[EnvironmentKey] = Field(default_factory=list)
+
+
+class Organisation(Snake):
+    id: str
+    name: str = ""
+
+
+class KeysView(Snake):
+    """Who the caller is (``user_id``: a member id; ``account_id``: a service account id) and
+    every environment it holds a key for, grouped by app."""
+
+    user_id: str | None = None
+    account_id: str | None = None
+    organisation: Organisation | None = None
+    apps: list[KeysApp] = Field(default_factory=list)
+
+
+# -- list envelope and parsing --------------------------------------------------------------
+
+
+class Listing(BaseModel, Generic[T]):
+    """``{"data": [...]}``: every list endpoint (no pagination)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    data: list[T]
+
+
+def parse(model: type[T], data: Any, address: object, what: str) -> T:
+    """Validate an answer; raises ``ProviderError`` naming ``what`` and the first bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(root)"
+        raise ProviderError(
+            address, f"unexpected answer from {what}: {where}: {first['msg']}"
+        ) from None
+
+
+def parse_list(model: type[T], data: Any, address: object, what: str) -> list[T]:
+    """Validate a ``{"data": [...]}`` answer and return its items."""
+    listing: Listing[T] = parse(Listing[model], data, address, what)  # type: ignore[valid-type]
+    return listing.data
