@@ -4,10 +4,12 @@
   the server refuses the whole string). The token never appears in an error.
 * Paths always end with ``/`` (the server has no redirect); bodies are snake_case JSON.
 * A token bucket paces requests to ``rate_limit`` per minute (the server counts one budget per
-  principal). A 429 waits ``Retry-After`` seconds and retries: throttled requests were not
-  executed, so this is safe for every method. 5xx answers and transport errors are retried with
-  exponential backoff and jitter for GET, PUT and DELETE; a POST is never retried here (it may
-  have been executed): the provider looks the object up by name first.
+  principal in a sliding minute; see ``TokenBucket``). A 429 waits ``Retry-After`` seconds (an
+  integer) and retries: throttled requests were not executed, so this is safe for every method;
+  so is a connection that could not be opened. 5xx answers and other transport errors (a dropped
+  connection, a lost answer) are retried with exponential backoff and jitter for GET, PUT and
+  DELETE; a POST is not retried here (it may have been executed): the provider looks the
+  object up by name before it posts again.
 * Errors raise ``ProviderError(address, message, status)`` with the server's ``error`` text.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -26,33 +29,34 @@ from reconciler.errors import ProviderError, TransportError
 
 
 class TokenBucket:
-    """``rate`` requests per minute, bursting up to ``burst``; thread-safe."""
+    """``rate`` tokens; a request takes one, and each token comes back one minute after it was
+    taken. So no sliding minute ever holds more than ``rate`` requests (the server's own
+    throttle window, contracts/phase.md §3), a short run is never slowed down, and a long one
+    settles at ``rate`` per minute. Thread-safe: concurrent callers get successive slots."""
 
-    def __init__(
-        self, rate: int, burst: int | None = None, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.rate = rate / 60.0
-        # The server counts a sliding one-minute window, so a full minute's budget may burst.
-        self.capacity = float(burst if burst is not None else rate)
-        self.tokens = self.capacity
+    def __init__(self, rate: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = max(1, rate)
         self.clock = clock
-        self.stamp = clock()
+        self.taken: deque[float] = deque()  # when each of the last ``rate`` tokens was taken
         self.lock = threading.Lock()
 
     def delay(self) -> float:
-        """Take one token; the seconds to wait before sending (0 when one is available)."""
+        """Take a token; the seconds to wait before sending (0 when one is free now)."""
         with self.lock:
             now = self.clock()
-            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-            self.stamp = now
-            self.tokens -= 1
-            return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+            slot = now if len(self.taken) < self.rate else max(now, self.taken[0] + 60.0)
+            self.taken.append(slot)
+            while len(self.taken) > self.rate:
+                self.taken.popleft()
+            return slot - now
 
 
 class PhaseClient:
     """HTTP access to one Phase organisation; see the module docstring."""
 
     RETRIES = 5
+    THROTTLED = 30  # 429 answers waited out per request before giving up
+    MAX_WAIT = 120.0
 
     def __init__(
         self,
@@ -96,7 +100,7 @@ class PhaseClient:
         assert path.endswith("/"), "Phase paths need their trailing slash"
         base = self.base.removesuffix("/public") if root else self.base
         url = base + path
-        attempt = 0
+        attempt = throttled = 0
         while True:
             wait = self.bucket.delay()
             if wait:
@@ -105,16 +109,19 @@ class PhaseClient:
             try:
                 response = self.http.request(method, url, json=body, params=params)
             except httpx.TransportError as exc:
-                if method != "POST" and attempt < self.RETRIES:
+                # A connection never opened carried nothing: safe to retry for every method.
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if (unsent or method != "POST") and attempt < self.RETRIES:
                     attempt += 1
                     self._count("retries")
                     self.sleep(self._backoff(attempt))
                     continue
                 raise TransportError(
-                    address, f"{method} {path}: {type(exc).__name__} (target unreachable)"
+                    address, f"{method} {path}: {type(exc).__name__} (no answer from the target)"
                 ) from None
             status = response.status_code
-            if status == 429:
+            if status == 429 and throttled < self.THROTTLED:
+                throttled += 1
                 self._count("throttled")
                 self.sleep(self._retry_after(response))
                 continue
@@ -125,18 +132,25 @@ class PhaseClient:
                 continue
             if status == 404 and ok_missing:
                 return None
-            if status >= 400:
+            if status >= 300:
                 raise ProviderError(
                     address, f"{method} {path}: HTTP {status}: {_error(response)}", status
                 )
             if status == 204 or not response.content:
                 return None
-            return response.json()
+            try:
+                return response.json()
+            except ValueError:
+                raise ProviderError(
+                    address, f"{method} {path}: HTTP {status}: the answer is not JSON", status
+                ) from None
 
-    @staticmethod
-    def _retry_after(response: httpx.Response) -> float:
+    def _retry_after(self, response: httpx.Response) -> float:
+        """``Retry-After`` in whole seconds (1 when absent or not a number), capped."""
         try:
-            return max(0.0, float(response.headers.get("Retry-After", "1")))
+            return min(
+                self.MAX_WAIT, max(0.0, float(int(response.headers.get("Retry-After", "1"))))
+            )
         except ValueError:
             return 1.0
 
