@@ -4,56 +4,7 @@ export and re-plan, refuse a stale saved plan, survive injected faults."""
 
 from __future__ import annotations
 
-import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from click.testing import Result
-from typer.testing import CliRunner
-
-from reconciler.cli.app import app
-
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "examples" / "phase-org"
-
-
-class Org:
-    def __init__(self, phase: object, tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.phase = phase
-        self.tmp = tmp
-        monkeypatch.chdir(tmp)
-        monkeypatch.setenv("RECONCILER_STATE", str(tmp / "state.db"))
-        monkeypatch.setenv("NO_COLOR", "1")
-        for k, v in phase.credentials.items():  # type: ignore[attr-defined]
-            monkeypatch.setenv(k, v)
-        self.spec = tmp / "org"
-        shutil.copytree(EXAMPLE, self.spec)
-        self.runner = CliRunner()
-
-    def run(self, *args: str) -> Result:
-        return self.runner.invoke(app, list(args), catch_exceptions=False)
-
-    def converge(self) -> None:
-        assert self.run("apply", str(self.spec), "--auto-approve").exit_code == 0
-        again = self.run("plan", str(self.spec), "--detailed-exitcode")
-        assert again.exit_code == 0, again.output
-
-    def drift(self) -> dict[str, tuple[str, str]]:
-        result = self.run("drift", str(self.spec), "--format", "json")
-        report = json.loads(result.stdout)
-        return {f["address"]: (f["grade"], f["action"]) for f in report["findings"]}
-
-
-@pytest.fixture
-def org(phase: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Org]:
-    yield Org(phase, tmp_path, monkeypatch)
-
-
-def ids(client: object, path: str) -> dict[str, str]:
-    data = client.get(path).json()["data"]  # type: ignore[attr-defined]
-    return {(d.get("name") or d.get("email")): d["id"] for d in data}
+from phase_org import Org, ids
 
 
 def test_fresh_plan_apply_converges_and_stores_the_token(org: Org) -> None:
