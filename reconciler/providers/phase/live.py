@@ -150,6 +150,7 @@ class Reader:
         self.out: list[Resource] = []
         self.app_label: dict[str, str] = {}  # app id -> label
         self.env_label: dict[str, str] = {}  # env id -> "app/env"
+        self.unreadable: set[str] = set()  # ids of teams this token may not read
         self.now = datetime.datetime.now(datetime.UTC)
 
     def wanted(self, kind: str) -> dict[str, Resource]:
@@ -539,7 +540,7 @@ class Reader:
             self.out.append(
                 Resource(
                     addr("member", email),
-                    {"role": role},
+                    {"role": role, "access": {}},
                     depends_on=frozenset(self.role_dep(role)),
                     id=invite.id,
                     pending=f"invited {invite.created_at.date().isoformat()}, not accepted yet",
@@ -550,22 +551,27 @@ class Reader:
     # teams -----------------------------------------------------------------------------
 
     def teams(self) -> list[tuple[str, p.TeamDetail]]:
+        """Every team with its detail; a team this token may not read (a non-global caller
+        outside it) gets an empty detail and is marked unreadable."""
         listed = p.parse_list(p.Team, self.get("/v1/teams/"), NAME, "GET /v1/teams/")
         labels = label_objects("team", [(t.id, t.name) for t in listed], self.wanted("team"))
-        details = pool_map(
-            lambda t: p.parse(
-                p.TeamDetail,
-                self.get(f"/v1/teams/{t.id}/", address=addr("team", labels[t.id])),
-                addr("team", labels[t.id]),
-                "GET /v1/teams/{id}/",
-            ),
-            listed,
-        )
+
+        def detail(team: p.Team) -> p.TeamDetail:
+            address = addr("team", labels[team.id])
+            try:
+                raw = self.get(f"/v1/teams/{team.id}/", address=address)
+            except ProviderError as exc:
+                if exc.status != 403:
+                    raise
+                self.unreadable.add(team.id)
+                return p.TeamDetail.model_validate(team.model_dump())
+            return p.parse(p.TeamDetail, raw, address, "GET /v1/teams/{id}/")
+
         out = []
-        for detail in details:
-            label = labels[detail.id]
-            self.idx.teams[label] = detail.id
-            out.append((label, detail))
+        for found in pool_map(detail, listed):
+            label = labels[found.id]
+            self.idx.teams[label] = found.id
+            out.append((label, found))
         return out
 
     def team_resources(
@@ -614,6 +620,9 @@ class Reader:
                     },
                     depends_on=frozenset(deps),
                     id=team.id,
+                    pending="this token is outside the team and cannot read its members or access"
+                    if team.id in self.unreadable
+                    else None,
                     meta={"scim": team.is_scim_managed},
                 )
             )

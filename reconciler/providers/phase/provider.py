@@ -149,6 +149,16 @@ class PhaseProvider:
             out.append("deleting an environment deletes its secrets (hard delete)")
         if a.kind == "app" and change.action is Action.DELETE:
             out.append("deleting an app deletes all its environments and secrets (hard delete)")
+        if (
+            a.kind in ("app", "environment")
+            and change.action is Action.CREATE
+            and self.token.kind == "service"
+        ):
+            out.append(
+                "a service-account token sees only the apps and environments it holds: if "
+                "one of this name exists out of its sight, an app is created twice (an "
+                "environment is refused by the server)"
+            )
         if a.kind == "member" and change.action is Action.CREATE and change.desired is not None:
             role = _opt(change.desired.attributes.get("role"))
             if role is not None and self._invite_role(role) != role:
@@ -175,20 +185,26 @@ class PhaseProvider:
         e2ee |= {
             r.address.name for r in desired.of_kind(NAME, "app") if r.attributes.get("sse") is False
         }
+        # environments this plan creates: their creator holds their keys
+        created: set[Address | str] = {
+            c.address.name
+            for c in changes
+            if c.address.kind == "environment" and c.action is Action.CREATE
+        }
         # tokens the server mints with a service account created by this plan
-        initial: set[Address] = set()
+        initial: set[Address | str] = set()
         for c in changes:
             if c.address.kind == "service_account" and c.action is Action.CREATE:
                 tokens = _strings(c.resource.meta.get("tokens"))
                 if tokens:
                     initial.add(addr("sa_token", n.env_key(c.address.name, tokens[0])))
         for change in changes:
-            out.extend(self._check_one(change, e2ee, live, initial))
+            out.extend(self._check_one(change, e2ee, live, initial | created))
         out.extend(_roles_in_use(changes, live))
         return out
 
     def _check_one(
-        self, change: Change, e2ee: set[str], live: State, initial: set[Address]
+        self, change: Change, e2ee: set[str], live: State, made: set[Address | str]
     ) -> list[Violation]:
         a, act = change.address, change.action
         have: Mapping[str, JSON] = change.live.attributes if change.live else {}
@@ -202,10 +218,15 @@ class PhaseProvider:
         # E2EE apps: REST cannot create them, change their environments or grant them.
         if a.kind == "app":
             if act is Action.CREATE and want.get("sse") is False:
+                unseen = (
+                    " (if it exists, this service-account token cannot see it)"
+                    if self.token.kind == "service"
+                    else ""
+                )
                 refuse(
                     "e2ee",
                     "end-to-end encrypted apps cannot be created through the API; create it "
-                    "in the console, or declare sse: true",
+                    f"in the console, or declare sse: true{unseen}",
                 )
             if act is Action.UPDATE and "sse" in diffs:
                 refuse(
@@ -285,7 +306,7 @@ class PhaseProvider:
                 "team, or create a new service account under another name",
             )
         if self.token.kind == "service":
-            out.extend(self._check_sa_caller(change, live, initial))
+            out.extend(self._check_sa_caller(change, live, made))
         return out
 
     def _check_team(self, change: Change, diffs: set[str]) -> list[Violation]:
@@ -304,9 +325,11 @@ class PhaseProvider:
         return out
 
     def _check_sa_caller(
-        self, change: Change, live: State, initial: set[Address]
+        self, change: Change, live: State, made: set[Address | str]
     ) -> list[Violation]:
-        """§8 item 3: what a service-account token cannot do."""
+        """§8 item 3: what a service-account token cannot do. ``made``: initial tokens of
+        accounts and ``app/env`` keys of environments this plan creates (their creator holds
+        them)."""
         a, act = change.address, change.action
         have = change.live.attributes if change.live else {}
         want = change.desired.attributes if change.desired else {}
@@ -323,7 +346,7 @@ class PhaseProvider:
                 refuse("a service-account token cannot change or remove Owner or Admin members")
         if a.kind == "sa_token" and act in (Action.CREATE, Action.UPDATE):
             sa = n.split_key(a.name)[0]
-            if sa != self.index.caller_sa and a not in initial:
+            if sa != self.index.caller_sa and a not in made:
                 refuse(
                     "a service-account token can mint tokens only for itself (or for accounts "
                     "of its teams)"
@@ -337,7 +360,7 @@ class PhaseProvider:
                 f"{app}/{env}"
                 for app, envs in sorted(_mapping(want.get("access")).items())
                 for env in _strings(envs)
-                if env not in mine.get(app, ())
+                if env not in mine.get(app, ()) and n.env_key(app, env) not in made
             ]
             if missing:
                 refuse(
