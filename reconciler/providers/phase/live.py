@@ -407,17 +407,19 @@ class Reader:
     def token_attributes(
         self, address: Address, token: p.TokenInfo, desired: Resource | None, stored: JSON
     ) -> dict[str, JSON]:
-        """``store``: where this token's secret was written (from the state store; a token
-        minted by an interrupted run is ``None``, so it is minted again and stored); for a
-        token adopted from outside, the declared store is assumed. ``rotation``: ``due`` once
+        """``store``: where this token's secret was written, from the state store. ``None``
+        when the store remembers another token as stored, or a run that minted it stopped
+        before storing it: it is minted again and stored. A token the store knows nothing
+        about (adopted) is assumed to be stored where the spec says. ``rotation``: ``due`` once
         it is older than ``rotate_after`` or expired."""
         expired = token.expires_at is not None and n.instant(token.expires_at) <= self.now
         rotate = desired.meta.get("rotate_after") if desired is not None else None
         age = self.now - n.instant(token.created_at)
         due = expired or (isinstance(rotate, int) and age.total_seconds() >= rotate)
         target: JSON = None
-        if isinstance(stored, Mapping) and stored.get("id") == token.id:
-            target = stored.get("target")
+        if isinstance(stored, Mapping):
+            # the state store knows which token was stored: this one, or another one
+            target = stored.get("target") if stored.get("id") == token.id else None
         elif not self.record(address, "minting") and desired is not None:
             target = desired.attributes.get("store")
         return {

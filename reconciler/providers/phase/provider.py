@@ -271,6 +271,18 @@ class PhaseProvider:
                     "revoke it and wipe its keys; change this principal's access in the console",
                 )
 
+        if (
+            a.kind == "role"
+            and act is Action.UPDATE
+            and change.live is not None
+            and change.live.meta.get("global_access")
+        ):
+            refuse(
+                "global_role",
+                "this role was made in the console with global access; an update through the "
+                "API replaces its permissions and drops global access. Change it in the console",
+            )
+
         # The owner, the Owner role, and the applying principal itself.
         if a.kind == "member":
             if have.get("role") == "Owner" and act in (Action.UPDATE, Action.DELETE):

@@ -473,3 +473,48 @@ def test_live_names_pins_renames_and_duplicates() -> None:
         label_objects("app", live, {"x": r("app", "x", id="9")})
     unmanaged = label_objects("team", [("abcdefgh1", "t"), ("zyxwvuts2", "t")], {})
     assert unmanaged == {"abcdefgh1": "t#abcdefgh", "zyxwvuts2": "t#zyxwvuts"}
+
+
+def test_a_console_role_with_global_access_is_not_rewritten() -> None:
+    live = r("role", "Ops", id="r1", meta={"global_access": True}, name="Ops", color="")
+    result = plan(provider(), [r("role", "Ops", name="Ops", color="#000")], [live])
+    assert rules(result) == [("global_role", "phase.role.Ops")]
+
+
+# -- tokens: when a rotation is due ---------------------------------------------------------
+
+
+def test_a_token_is_due_once_older_than_rotate_after_or_expired() -> None:
+    import datetime
+
+    from reconciler.providers.phase import payloads as pl
+    from reconciler.providers.phase.live import Reader
+
+    reader = Reader(None, State(), None)  # type: ignore[arg-type]
+    now = reader.now
+
+    def token(age_days: float, expires_in_days: float | None = None) -> pl.TokenInfo:
+        created = now - datetime.timedelta(days=age_days)
+        expires = created + datetime.timedelta(days=expires_in_days) if expires_in_days else None
+        return pl.TokenInfo(id="t", name="deploy", created_at=created, expires_at=expires)
+
+    want = r(
+        "sa_token",
+        "ci/deploy",
+        store="file:x",
+        expires_in=None,
+        rotation="current",
+        meta={"rotate_after": 90 * 86400},
+    )
+    address = a("sa_token", "ci/deploy")
+    young = reader.token_attributes(address, token(10), want, None)
+    assert young == {"store": "file:x", "expires_in": None, "rotation": "current"}
+    assert reader.token_attributes(address, token(91), want, None)["rotation"] == "due"
+    expired = reader.token_attributes(address, token(10, 5), None, None)
+    assert expired["rotation"] == "due" and expired["expires_in"] == 5 * 86400
+    # the state store says where this very token was stored
+    stored = {"id": "t", "target": "secret:a/b:/K"}
+    assert reader.token_attributes(address, token(1), want, stored)["store"] == "secret:a/b:/K"
+    # ... or another one: this token's secret was never stored by us
+    other = {"id": "older", "target": "file:x"}
+    assert reader.token_attributes(address, token(1), want, other)["store"] is None
