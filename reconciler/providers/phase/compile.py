@@ -255,6 +255,7 @@ class _Compiler:
                 Resource(
                     addr("service_account", name),
                     {
+                        "name": name,
                         "role": role,
                         "team": sa.team,
                         "access": n.without(sa.access, coverage.get(f"sa:{name}", {})),
@@ -361,6 +362,7 @@ class _Compiler:
                 Resource(
                     addr("team", name),
                     {
+                        "name": name,
                         "description": n.text(team.description),
                         "member_role": member_role,
                         "service_account_role": sa_role,

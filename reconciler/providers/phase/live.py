@@ -459,6 +459,7 @@ class Reader:
                 Resource(
                     address,
                     {
+                        "name": sa.name,
                         "role": role,
                         "team": owner_team,
                         "access": n.without(_grants(grants), coverage.get(sa.id, {})),
@@ -613,6 +614,7 @@ class Reader:
                 Resource(
                     addr("team", label),
                     {
+                        "name": team.name,
                         "description": n.text(team.description),
                         "member_role": member_role,
                         "service_account_role": sa_role,

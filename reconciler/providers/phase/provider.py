@@ -636,10 +636,13 @@ class PhaseProvider:
             return self._create_service_account(change, role_id)
         sa_id = _live_id(change)
         paths = {d.path.split(".")[0] for d in change.diffs}
+        put: dict[str, Any] = {}
+        if "name" in paths:
+            put["name"] = want["name"]
         if "role" in paths:
-            self.client.request(
-                "PUT", f"/v1/service-accounts/{sa_id}/", body={"role_id": role_id}, address=a
-            )
+            put["role_id"] = role_id
+        if put:
+            self.client.request("PUT", f"/v1/service-accounts/{sa_id}/", body=put, address=a)
         if "access" in paths or change.details.get("resend_access"):
             self._put_access(
                 f"/v1/service-accounts/{sa_id}/access/",
@@ -975,6 +978,8 @@ class PhaseProvider:
             team_id = _live_id(change)
             changed = {d.path.split(".")[0] for d in change.diffs}
             put: dict[str, Any] = {}
+            if "name" in changed:
+                put["name"] = want["name"]
             if "description" in changed:
                 put["description"] = want["description"]
             if "member_role" in changed:

@@ -114,6 +114,7 @@ def test_access_leaves_out_what_teams_grant(tmp_path: Path) -> None:
     }
     ci = d[a("service_account", "ci")]
     assert ci.attributes == {
+        "name": "ci",
         "role": "Service",
         "team": None,
         "access": {"payments": ["Production"]},

@@ -193,3 +193,17 @@ def test_a_service_account_token_is_told_what_it_cannot_do(org: Org) -> None:
     assert "use an Owner or Admin PAT" in err
     # it sees only what it holds: creating what it cannot see is flagged, not guessed
     assert "a service-account token sees only the apps and environments it holds" in plan.stdout
+
+
+def test_a_service_account_pinned_by_id_is_renamed_not_recreated(org: Org) -> None:
+    org.converge()
+    with org.phase.owner() as owner:
+        sa = ids(owner, "/v1/service-accounts/")["metrics-reader"]
+    org.edit("people.yaml", "    metrics-reader:\n", f"    metrics:\n      id: {sa}\n")
+    plan = org.run("plan", str(org.spec))
+    assert '~ phase.service_account.metrics\n      name: "metrics-reader" -> "metrics"' in (
+        plan.stdout
+    )
+    org.converge()
+    with org.phase.owner() as owner:
+        assert ids(owner, "/v1/service-accounts/")["metrics"] == sa
