@@ -104,11 +104,10 @@ def test_e2ee_hazard_is_refused(org: Org) -> None:
 
 
 def test_owner_is_never_changed(org: Org) -> None:
-    spec = org.spec / "people.yaml"
-    spec.write_text(
-        spec.read_text().replace(
-            "  members:\n", "  members:\n    owner@acme.test:\n      role: Admin\n", 1
-        )
+    org.edit(
+        "people.yaml",
+        "    owner@acme.test:\n      role: Owner\n",
+        "    owner@acme.test:\n      role: Admin\n",
     )
     plan = org.run("plan", str(org.spec))
     assert plan.exit_code == 1 and "[owner] phase.member.owner@acme.test" in plan.stderr
