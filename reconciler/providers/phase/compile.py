@@ -262,7 +262,14 @@ class _Compiler:
                     },
                     depends_on=frozenset(deps),
                     id=sa.id,
-                    meta={"access": n.access(sa.access), "tokens": list(sa.tokens)},
+                    meta={
+                        "access": n.access(sa.access),
+                        # the token the server mints with the account (it never expires)
+                        "initial_token": next(
+                            (t for t, spec in sa.tokens.items() if spec.expires_in is None),
+                            None,
+                        ),
+                    },
                     location=self.where(*where),
                 )
             )

@@ -159,6 +159,11 @@ class PhaseProvider:
                 "one of this name exists out of its sight, an app is created twice (an "
                 "environment is refused by the server)"
             )
+        if a.kind in ("member", "service_account", "team") and not self.index.caller_id:
+            out.append(
+                "the server did not say which principal this token is (/secrets/tokens/), so "
+                "the rules protecting the applying principal cannot be checked"
+            )
         if a.kind == "member" and change.action is Action.CREATE and change.desired is not None:
             role = _opt(change.desired.attributes.get("role"))
             if role is not None and self._invite_role(role) != role:
@@ -195,9 +200,9 @@ class PhaseProvider:
         initial: set[Address | str] = set()
         for c in changes:
             if c.address.kind == "service_account" and c.action is Action.CREATE:
-                tokens = _strings(c.resource.meta.get("tokens"))
-                if tokens:
-                    initial.add(addr("sa_token", n.env_key(c.address.name, tokens[0])))
+                token = _opt(c.resource.meta.get("initial_token"))
+                if token is not None:
+                    initial.add(addr("sa_token", n.env_key(c.address.name, token)))
         for change in changes:
             out.extend(self._check_one(change, e2ee, live, initial | created))
         out.extend(_roles_in_use(changes, live))
@@ -654,12 +659,14 @@ class PhaseProvider:
     def _create_service_account(self, change: Change, role_id: str | None) -> Outcome:
         a = change.address
         want = change.resource.attributes
-        tokens = _strings(change.resource.meta.get("tokens"))
-        first = addr("sa_token", n.env_key(a.name, tokens[0])) if tokens else None
+        # The server mints a token that never expires with the account: it serves the first
+        # declared token without an expiry; otherwise it is deleted at once.
+        token = _opt(change.resource.meta.get("initial_token"))
+        first = addr("sa_token", n.env_key(a.name, token)) if token else None
         body: dict[str, Any] = {
             "name": a.name,
             "role_id": role_id,
-            "token_name": tokens[0] if tokens else "Default",
+            "token_name": token or "Default",
         }
         team = _opt(want.get("team"))
         if team is not None:
@@ -684,10 +691,10 @@ class PhaseProvider:
                 a,
                 "GET /v1/service-accounts/{id}/",
             )
-            for token in detail.tokens:
+            for lost in detail.tokens:
                 self.client.request(
                     "DELETE",
-                    f"/v1/service-accounts/{sa_id}/tokens/{token.id}/",
+                    f"/v1/service-accounts/{sa_id}/tokens/{lost.id}/",
                     address=a,
                     ok_missing=True,
                 )

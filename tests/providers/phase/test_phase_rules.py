@@ -80,6 +80,7 @@ def provider(token: str = USER, server: Recorder | None = None) -> PhaseProvider
     p._read_once = True
     idx = p.index
     idx.caller_email = "owner@acme.test"
+    idx.caller_id = "m0"
     idx.roles = {n: f"role-{n}" for n in ("Owner", "Admin", "Manager", "Developer", "Service")}
     idx.apps = {"pay": "app-pay", "vault": "app-vault"}
     idx.app_sse = {"pay": True, "vault": False}
