@@ -12,7 +12,7 @@ def test_fresh_plan_apply_converges_and_stores_the_token(org: Org) -> None:
     assert first.exit_code == 2, first.output
     assert "+ phase.app.payments" in first.stdout and "(deferred)" in first.stdout
     org.converge()
-    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+    with org.phase.owner() as owner:
         apps = ids(owner, "/v1/apps/")
         secrets = owner.get(
             "/v1/secrets/", params={"app_id": apps["legacy-api"], "env": "Production"}
@@ -26,7 +26,7 @@ def test_fresh_plan_apply_converges_and_stores_the_token(org: Org) -> None:
 
 def test_out_of_band_changes_are_graded_and_restored(org: Org) -> None:
     org.converge()
-    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+    with org.phase.owner() as owner:
         apps = ids(owner, "/v1/apps/")
         owner.put(f"/v1/apps/{apps['payments']}/", json={"name": "payments-renamed"})
         envs = ids(owner, f"/v1/environments/?app_id={apps['checkout']}")
@@ -62,7 +62,7 @@ def test_invite_is_deferred_until_accepted_then_completed(org: Org) -> None:
     org.converge()
     plan = org.run("plan", str(org.spec))
     assert "… phase.member.new.hire@acme.test (deferred)" in plan.stdout
-    org.phase.control("POST", "invites/by-email/new.hire@acme.test/accept/")  # type: ignore[attr-defined]
+    org.phase.control("POST", "invites/by-email/new.hire@acme.test/accept/")
     pending = org.run("plan", str(org.spec), "--detailed-exitcode")
     assert pending.exit_code == 2 and "~ phase.member.new.hire@acme.test" in pending.stdout
     org.converge()
@@ -80,7 +80,7 @@ def test_export_then_plan_of_the_export_is_empty(org: Org) -> None:
 def test_saved_plan_is_refused_when_stale_and_applied_when_not(org: Org) -> None:
     saved = org.tmp / "p.json"
     assert org.run("plan", str(org.spec), "--out", str(saved)).exit_code == 0
-    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+    with org.phase.owner() as owner:
         members = ids(owner, "/v1/members/")
         roles = ids(owner, "/v1/roles/")
         owner.put(f"/v1/members/{members['dana@acme.test']}/", json={"role_id": roles["Manager"]})
@@ -114,13 +114,13 @@ def test_owner_is_never_changed(org: Org) -> None:
 
 
 def test_faults_5xx_and_429_storms_converge_without_duplicates(org: Org) -> None:
-    org.phase.control("POST", "faults/", {"errors": 3, "throttle": 4, "retry_after": 1})  # type: ignore[attr-defined]
+    org.phase.control("POST", "faults/", {"errors": 3, "throttle": 4, "retry_after": 1})
     result = org.run("apply", str(org.spec), "--auto-approve")
     # a failed POST (5xx) stops its dependents cleanly; a re-run completes the work
     if result.exit_code != 0:
         assert "failed" in result.stdout and "Traceback" not in result.output
     org.converge()
-    with org.phase.owner() as owner:  # type: ignore[attr-defined]
+    with org.phase.owner() as owner:
         names = [a["name"] for a in owner.get("/v1/apps/").json()["data"]]
         sas = [s["name"] for s in owner.get("/v1/service-accounts/").json()["data"]]
     assert sorted(names) == sorted(set(names)) and sorted(sas) == sorted(set(sas))
