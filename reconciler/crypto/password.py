@@ -1,7 +1,12 @@
 """Password login material for the Phase console API (GraphQL session, contracts/phase.md §6.6).
 
-The console derives both keys from one Argon2id pass (phasehq/console
-``frontend/utils/crypto/users.ts:deriveAccountKeys``):
+``password_auth_hash`` is the ``authHash`` that ``POST /auth/password/login/`` takes, as the
+contract states it: hex of Argon2id-MODERATE(password, salt = BLAKE2b-16("auth-v1:" + email)).
+The sandbox checks it and the provider's console login sends it; both call this function.
+
+A later console revision derives keys differently (``frontend/utils/crypto/users.ts:
+deriveAccountKeys``); ``device_key`` and ``auth_hash`` implement that revision, for when a server
+running it must be supported:
 
 * ``device_key = Argon2id-MODERATE(password, salt = BLAKE2b-16(email), 32 bytes)``; it unwraps
   the user's keyring, so it never leaves this process;
@@ -22,6 +27,18 @@ from nacl import pwhash
 
 KDF_CONTEXT = b"phs-v1__"
 SUBKEY_AUTH_HASH = 1
+
+
+def password_auth_hash(password: str, email: str) -> str:
+    """The contract's ``authHash`` (hex); about a second and 256 MiB by design."""
+    salt = hashlib.blake2b(f"auth-v1:{email}".encode(), digest_size=16).digest()
+    return pwhash.argon2id.kdf(
+        32,
+        password.encode("utf-8"),
+        salt,
+        opslimit=pwhash.argon2id.OPSLIMIT_MODERATE,
+        memlimit=pwhash.argon2id.MEMLIMIT_MODERATE,
+    ).hex()
 
 
 def email_salt(email: str) -> bytes:

@@ -12,12 +12,10 @@ out (the update is reported pending and retried by a later run).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from nacl import pwhash
-
+from reconciler.crypto.password import password_auth_hash
 from reconciler.errors import ProviderError
 from reconciler.providers.phase.client import PhaseClient
 from reconciler.secrets.value import Secret
@@ -28,18 +26,6 @@ MEMBERS_QUERY = (
     "{ id email identityKey } }"
 )
 ORGANISATIONS_QUERY = "query GetOrganisations { organisations { id name memberId } }"
-
-
-def password_auth_hash(password: str, email: str) -> str:
-    """The console's ``passwordAuthHash`` (hex); about a second and 256 MiB by design."""
-    salt = hashlib.blake2b(f"auth-v1:{email}".encode(), digest_size=16).digest()
-    return pwhash.argon2id.kdf(
-        32,
-        password.encode("utf-8"),
-        salt,
-        opslimit=pwhash.argon2id.OPSLIMIT_MODERATE,
-        memlimit=pwhash.argon2id.MEMLIMIT_MODERATE,
-    ).hex()
 
 
 class IdentityReader:

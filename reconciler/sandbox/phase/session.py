@@ -21,9 +21,9 @@ import json
 import threading
 
 from fastapi.responses import JSONResponse, Response
-from nacl import pwhash
 
 from reconciler.crypto import primitives as p
+from reconciler.crypto.password import password_auth_hash
 from reconciler.sandbox.phase import graphql
 from reconciler.sandbox.phase.api import Extra, Incoming, Runtime
 from reconciler.sandbox.phase.call import parse_body
@@ -33,18 +33,6 @@ from reconciler.sandbox.phase.wire import ApiError, not_allowed
 COOKIE = "sessionid"
 _CACHE: dict[str, str] = {}
 _CACHE_LOCK = threading.Lock()
-
-
-def password_auth_hash(password: str, email: str) -> str:
-    """The console's ``passwordAuthHash``."""
-    salt = hashlib.blake2b(f"auth-v1:{email}".encode(), digest_size=16).digest()
-    return pwhash.argon2id.kdf(
-        32,
-        password.encode("utf-8"),
-        salt,
-        opslimit=pwhash.argon2id.OPSLIMIT_MODERATE,
-        memlimit=pwhash.argon2id.MEMLIMIT_MODERATE,
-    ).hex()
 
 
 def expected_hash(member: Row) -> str:
