@@ -500,10 +500,7 @@ class PhaseProvider:
     def _role(self, change: Change) -> Outcome:
         a = change.address
         if change.action is Action.DELETE:
-            self.client.request(
-                "DELETE", f"/v1/roles/{_live_id(change)}/", address=a, ok_missing=True
-            )
-            return Outcome()
+            return self._delete(change, "roles")
         want = change.resource.attributes
         body = {
             "name": want.get("name", a.name),
@@ -537,15 +534,22 @@ class PhaseProvider:
         self.client.request("PUT", f"/v1/roles/{role_id}/", body=body, address=a)
         return Outcome(server_id=role_id)
 
+    def _delete(self, change: Change, collection: str) -> Outcome:
+        """DELETE ``/v1/<collection>/<live id>/``; 404 means already gone (contracts §8 item 8)."""
+        self.client.request(
+            "DELETE",
+            f"/v1/{collection}/{_live_id(change)}/",
+            address=change.address,
+            ok_missing=True,
+        )
+        return Outcome()
+
     # apps and environments ---------------------------------------------------------------
 
     def _app(self, change: Change) -> Outcome:
         a = change.address
         if change.action is Action.DELETE:
-            self.client.request(
-                "DELETE", f"/v1/apps/{_live_id(change)}/", address=a, ok_missing=True
-            )
-            return Outcome()
+            return self._delete(change, "apps")
         want = change.resource.attributes
         if change.action is Action.CREATE:
             envs = _strings(change.resource.meta.get("environments"))
@@ -584,10 +588,7 @@ class PhaseProvider:
         a = change.address
         app, _env = n.split_key(a.name)
         if change.action is Action.DELETE:
-            self.client.request(
-                "DELETE", f"/v1/environments/{_live_id(change)}/", address=a, ok_missing=True
-            )
-            return Outcome()
+            return self._delete(change, "environments")
         want_name = str(change.resource.attributes["name"])
         if change.action is Action.CREATE:
             with self.lock:
@@ -631,10 +632,7 @@ class PhaseProvider:
     def _service_account(self, change: Change) -> Outcome:
         a = change.address
         if change.action is Action.DELETE:
-            self.client.request(
-                "DELETE", f"/v1/service-accounts/{_live_id(change)}/", address=a, ok_missing=True
-            )
-            return Outcome()
+            return self._delete(change, "service-accounts")
         want = change.resource.attributes
         role_id = self._role_id(_opt(want["role"]), a)
         if change.action is Action.CREATE:
@@ -940,10 +938,7 @@ class PhaseProvider:
     def _team(self, change: Change) -> Outcome:
         a = change.address
         if change.action is Action.DELETE:
-            self.client.request(
-                "DELETE", f"/v1/teams/{_live_id(change)}/", address=a, ok_missing=True
-            )
-            return Outcome()
+            return self._delete(change, "teams")
         want = change.resource.attributes
         owned = set(_strings(change.resource.meta.get("owned")))
         member_role = self._role_id(_opt(want["member_role"]), a) or ""
