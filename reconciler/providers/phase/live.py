@@ -21,8 +21,12 @@ Two live apps, service accounts or teams sharing a declared name are an error as
 
 Access views mix individual and team keys (§7), so a member's or service account's ``access``
 attribute leaves out what its teams grant (``normalise.without``), as the desired side does.
-Grants on end-to-end encrypted apps are not managed: they are kept apart in ``e2ee_access`` (never
-diffed, but part of the object's fingerprint, so a saved plan goes stale when one appears).
+Grants on end-to-end encrypted apps are managed only with a console session (``e2ee``: the keys
+are re-wrapped on this machine); without one they are kept apart in ``e2ee_access`` (never
+diffed, but part of the object's fingerprint, so a saved plan goes stale when one appears). Apps
+the token cannot see are always there, as ``?<id>``. With a console session each member and
+service account also carries ``identity_key``, the fingerprint of its public identity key: a
+saved plan that wraps keys for it goes stale when that key changes.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from reconciler.address import Address
+from reconciler.crypto.keyring import key_fingerprint
 from reconciler.errors import ProviderError
 from reconciler.model.resource import JSON, Resource
 from reconciler.model.state import State
@@ -41,6 +46,8 @@ from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import PhaseClient
 from reconciler.providers.phase.compile import NAME, addr
+from reconciler.providers.phase.console import Identities
+from reconciler.providers.phase.e2ee import HeldKey
 from reconciler.state.store import StateStore
 
 T = TypeVar("T")
@@ -69,6 +76,10 @@ class Index:
     tokens: dict[str, str] = field(default_factory=dict)  # "sa/token" -> id
     keys_listed: bool = True  # False when /secrets/tokens/ was not available
     organisation: str | None = None
+    held: dict[str, HeldKey] = field(default_factory=dict)  # "app/env" -> the caller's key row
+    wrapped_key_share: str | None = None
+    member_roles: dict[str, str] = field(default_factory=dict)  # member id -> role name
+    identities: Identities | None = None
 
 
 def pool_map(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -140,13 +151,15 @@ class Reader:
         client: PhaseClient,
         desired: State,
         store: StateStore | None,
-        identity: Mapping[str, bool] | None = None,
+        identities: Identities | None = None,
+        e2ee: bool = False,
     ) -> None:
         self.client = client
         self.desired = desired
         self.store = store
-        self.identity = identity  # member id -> has an identity key (when known)
-        self.idx = Index()
+        self.identities = identities  # identity keys (with a console session)
+        self.e2ee = e2ee  # E2EE grants are managed (diffed) rather than guarded
+        self.idx = Index(identities=identities)
         self.out: list[Resource] = []
         self.app_label: dict[str, str] = {}  # app id -> label
         self.env_label: dict[str, str] = {}  # env id -> "app/env"
@@ -187,6 +200,7 @@ class Reader:
         self.idx.caller_kind = "user" if keys.user_id else "service"
         self.idx.caller_id = keys.user_id or keys.account_id or ""
         self.idx.organisation = keys.organisation.id if keys.organisation else None
+        self.idx.wrapped_key_share = keys.wrapped_key_share
         return keys
 
     def roles(self) -> None:
@@ -254,10 +268,16 @@ class Reader:
 
     def environments(self, keys: p.KeysView | None) -> None:
         per_app: dict[str, list[p.KeyEnvironment]] = {}
+        held: dict[str, HeldKey] = {}  # env id -> the caller's key row
         if keys is not None:
             for entry in keys.apps:
                 if entry.id in self.app_label:
                     per_app[entry.id] = [k.environment for k in entry.environment_keys]
+                    for k in entry.environment_keys:
+                        if k.identity_key and k.wrapped_seed and k.wrapped_salt:
+                            held[k.environment.id] = HeldKey(
+                                k.identity_key, k.wrapped_seed, k.wrapped_salt
+                            )
         else:
             sse = [i for i, label in self.app_label.items() if self.idx.app_sse[label]]
             listed = pool_map(
@@ -299,6 +319,8 @@ class Reader:
                 key = n.env_key(label, labels[env.id])
                 self.env_label[env.id] = key
                 self.idx.envs[key] = env.id
+                if env.id in held:
+                    self.idx.held[key] = held[env.id]
                 self.out.append(
                     Resource(
                         addr("environment", key),
@@ -309,24 +331,37 @@ class Reader:
                     )
                 )
 
-    def access_of(self, apps: Sequence[p.AccessApp]) -> tuple[dict[str, JSON], list[str]]:
-        """``(access, e2ee apps)`` from an access view; apps the caller cannot see (it would
-        revoke them with an access update) are listed as ``?<id>`` among the E2EE ones."""
+    def access_of(
+        self, apps: Sequence[p.AccessApp]
+    ) -> tuple[dict[str, JSON], list[str], list[str]]:
+        """``(access, guarded apps, listed apps)`` from an access view. Guarded: apps the caller
+        cannot see (it would revoke them with an access update), as ``?<id>``, and E2EE apps
+        unless they are managed (``e2ee``). Listed: the labels of the apps in the view (the
+        principal's individual app list)."""
         grants: dict[str, list[str]] = {}
         guarded: list[str] = []
+        listed: list[str] = []
         for app in apps:
             label = self.app_label.get(app.id)
             if label is None:
                 guarded.append(f"?{app.id}")
                 continue
-            if not self.idx.app_sse.get(label, True):
+            listed.append(label)
+            if not self.idx.app_sse.get(label, True) and not self.e2ee:
                 guarded.append(label)
                 continue
             for env in app.environments:
                 key = self.env_label.get(env.id)
                 if key is not None:
                     grants.setdefault(label, []).append(n.split_key(key)[1])
-        return n.access(grants), sorted(guarded)
+        return n.access(grants), sorted(guarded), sorted(listed)
+
+    def identity_attrs(self, kind: str, principal_id: str) -> dict[str, JSON]:
+        """``{"identity_key": fingerprint or None}`` with a console session, else nothing."""
+        if self.identities is None:
+            return {}
+        key = self.identities.of(kind, principal_id)
+        return {"identity_key": key_fingerprint(key) if key else None}
 
     def deps_of(self, grants: Mapping[str, JSON]) -> set[Address]:
         deps: set[Address] = set()
@@ -447,7 +482,7 @@ class Reader:
             address = addr("service_account", label)
             owner_team: str | None = None
             role = sa.role.name if sa.role else None
-            grants, guarded = self.access_of(sa.apps)
+            grants, guarded, listed = self.access_of(sa.apps)
             owner = self.record(address, "team")
             if isinstance(owner, Mapping) and owner.get("id") == sa.id:
                 owner_team = _opt(owner.get("team"))
@@ -464,10 +499,11 @@ class Reader:
                         "team": owner_team,
                         "access": n.without(_grants(grants), coverage.get(sa.id, {})),
                         "e2ee_access": list(guarded),
+                        **self.identity_attrs("service", sa.id),
                     },
                     depends_on=frozenset(self.deps_of(grants) | self.role_dep(role)),
                     id=sa.id,
-                    meta={"access": grants},
+                    meta={"access": grants, "apps": list(listed)},
                 )
             )
 
@@ -478,6 +514,8 @@ class Reader:
         for member in listed:
             email = member.email.lower()
             self.idx.members[email] = member.id
+            if member.role is not None:
+                self.idx.member_roles[member.id] = member.role.name
             if member.id == self.idx.caller_id:
                 self.idx.caller_email = email
         need = [
@@ -505,17 +543,18 @@ class Reader:
         for member, view in members:
             email = member.email.lower()
             role = member.role.name if member.role else None
-            attrs: dict[str, JSON] = {"role": role}
+            attrs: dict[str, JSON] = {"role": role, **self.identity_attrs("user", member.id)}
             deps = self.role_dep(role)
             meta: dict[str, JSON] = {}
             if view is not None:
-                grants, guarded = self.access_of(view.apps)
+                grants, guarded, listed = self.access_of(view.apps)
                 attrs["access"] = n.without(_grants(grants), coverage.get(member.id, {}))
                 attrs["e2ee_access"] = list(guarded)
                 deps |= self.deps_of(grants)
                 meta["access"] = grants
+                meta["apps"] = list(listed)
             pending = None
-            if self.identity is not None and not self.identity.get(member.id, True):
+            if self.identities is not None and not self.identities.members.get(member.id, "-"):
                 pending = (
                     "has not set up their keys yet (first login): their access is granted after it"
                 )
@@ -600,7 +639,7 @@ class Reader:
                     name = sa_label.get(m.id, m.name or m.id)
                     if m.id != self.idx.caller_id or name in want_sas:
                         sas.append(name)
-            grants, _guarded = self.access_of(team.apps)
+            grants, _guarded, _listed = self.access_of(team.apps)
             for m in team.members:
                 held = coverage.setdefault(m.id, {})
                 for app, envs in grants.items():
@@ -685,7 +724,8 @@ def read_live(
     client: PhaseClient,
     desired: State,
     store: StateStore | None = None,
-    identity: Mapping[str, bool] | None = None,
+    identities: Identities | None = None,
+    e2ee: bool = False,
 ) -> tuple[State, Index]:
     """The live organisation (see the module docstring) and the id index."""
-    return Reader(client, desired, store, identity).read()
+    return Reader(client, desired, store, identities, e2ee).read()

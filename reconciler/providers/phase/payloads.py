@@ -205,7 +205,13 @@ class KeyEnvironment(Snake):
 
 
 class EnvironmentKey(Snake):
+    """One key row of the caller: ``identity_key`` is the environment's X25519 public key,
+    ``wrapped_seed``/``wrapped_salt`` are ``ph:v1`` ciphertexts addressed to the caller."""
+
     environment: KeyEnvironment
+    identity_key: str | None = None
+    wrapped_seed: str | None = None
+    wrapped_salt: str | None = None
 
 
 class KeysApp(Snake):
@@ -228,6 +234,18 @@ class KeysView(Snake):
     account_id: str | None = None
     organisation: Organisation | None = None
     apps: list[KeysApp] = Field(default_factory=list)
+    wrapped_key_share: str | None = None  # share B of the caller's private key, wrapped
+
+
+# -- the console API (GraphQL, camelCase) ---------------------------------------------------
+
+
+class ConsolePrincipal(Payload):
+    """A member or service account with its ed25519 identity key (``None``: no keys yet)."""
+
+    id: str
+    identity_key: str | None = None
+    role: Ref | None = None
 
 
 # -- list envelope and parsing --------------------------------------------------------------

@@ -9,7 +9,6 @@ from reconciler.model.state import State
 from reconciler.providers.base import Provider, ProviderPlugin
 from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase.compile import NAME, compile_section
-from reconciler.providers.phase.identity import identity_reader
 from reconciler.providers.phase.provider import PhaseProvider
 from reconciler.providers.phase.spec import PhaseSection
 from reconciler.state.store import StateStore
@@ -18,12 +17,8 @@ from reconciler.state.store import StateStore
 def open_provider(section: PhaseSection, store: StateStore) -> PhaseProvider:
     """A provider for the section's organisation (no request until it is used)."""
     conn = section.connection
-    provider = PhaseProvider(conn.url, conn.token, conn.rate_limit, store=store)
-    if conn.email and conn.password is not None:
-        provider.identity = identity_reader(
-            provider.client, conn.email, conn.password, provider.organisation
-        )
-    return provider
+    console = (conn.email, conn.password) if conn.email and conn.password is not None else None
+    return PhaseProvider(conn.url, conn.token, conn.rate_limit, store=store, console=console)
 
 
 def export(provider: Provider) -> dict[str, Any]:

@@ -6,8 +6,16 @@ guards the dangerous ones again):
 * Access updates replace a principal's whole set (§8 item 2), so every access update sends the
   complete desired individual set, never a delta.
 * An access update for a principal holding access to an end-to-end encrypted (E2EE) app would
-  revoke that access and wipe its keys (§8 item 1): refused, naming the principal and the app;
-  so is any grant on an E2EE app, and any change to an E2EE app's environments (REST cannot).
+  revoke that access and wipe its keys (§8 item 1). Without a console session it is refused,
+  naming the principal and the app; so is any grant on an E2EE app, and any change to an E2EE
+  app's environments (REST cannot). With one (``connection.email``/``password``, a PAT), E2EE
+  grants are made by re-wrapping environment keys here (``e2ee.py``), such a principal's access
+  changes app by app through the console and never by a REST update, environments of E2EE apps
+  are created through the console, and ``sse: true`` on an E2EE app enables server-side
+  encryption. Plans show each wrap with the recipient's key fingerprint and the key holder; a
+  plan is refused when the applier holds no key for an environment it must wrap, or when it
+  would leave an environment with no key holder; apply refuses a recipient whose identity key
+  changed since the plan.
 * The owner is never changed or removed, and nobody is given the Owner role; the applying
   principal never changes its own role, access, team or membership.
 * Promotion to a global-access role: access to every SSE environment first, then the role
@@ -32,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.address import Address
+from reconciler.crypto.keyring import key_fingerprint
 from reconciler.crypto.tokens import PhaseToken, parse_token
 from reconciler.errors import ProviderError
 from reconciler.model.resource import JSON
@@ -43,6 +52,8 @@ from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import PhaseClient
 from reconciler.providers.phase.compile import COLLECTIONS, KINDS, NAME, addr
+from reconciler.providers.phase.console import Console, Identities
+from reconciler.providers.phase.e2ee import AccessSteps, HeldKey, KeyHolder, access_steps
 from reconciler.providers.phase.live import Index, read_live
 from reconciler.secrets.value import Secret
 from reconciler.state.store import StateStore
@@ -69,14 +80,19 @@ class PhaseProvider:
         token: Secret,
         rate_limit: int = 240,
         store: StateStore | None = None,
-        identity: Callable[[], Mapping[str, bool] | None] | None = None,
+        console: tuple[str, Secret] | None = None,
         **client: Any,
     ) -> None:
         self.url = url.rstrip("/")
         self.token: PhaseToken = parse_token(token.reveal())
         self.client = PhaseClient(self.url, self.token, rate_limit, **client)
         self.store = store
-        self.identity = identity
+        # the console session (email, password): identity keys and E2EE operations
+        self.console = (
+            Console(self.client, console[0], console[1], self.organisation) if console else None
+        )
+        self._holder: KeyHolder | None = None
+        self._identities_now: Identities | None = None  # read again at apply time
         self.index = Index()
         self.lock = threading.RLock()
         self._read_once = False
@@ -105,21 +121,33 @@ class PhaseProvider:
         say which organisation it is)."""
         return f"phase:{self.url}#{self.organisation() or 'token-' + self.token.kx_public[:16]}"
 
+    @property
+    def e2ee(self) -> bool:
+        """E2EE grants are managed: a console session, and a user's token (whose keys can be
+        recovered to re-wrap environment keys)."""
+        return self.console is not None and self.token.kind == "user"
+
     def read(self, desired: State, only: frozenset[Address] | None = None) -> State:
         """The whole organisation (``only`` is not used: a full read is a few list requests
         plus the details lists lack, and apply needs every id)."""
-        identity = self.identity() if self.identity is not None else None
-        state, index = read_live(self.client, desired, self.store, identity)
+        identities = self.console.identities() if self.console is not None else None
+        state, index = read_live(self.client, desired, self.store, identities, self.e2ee)
         with self.lock:
             self.index = index
             self._read_once = True
             self._org = self._org or index.organisation
+            if self._holder is not None:
+                self._holder.close()
+                self._holder = None
+            self._identities_now = None
         return state
 
     def stats(self) -> dict[str, JSON]:
         return dict(self.client.counts)
 
     def close(self) -> None:
+        if self._holder is not None:
+            self._holder.close()
         self.client.close()
 
     # -- protocol: planning hooks ------------------------------------------------------------
@@ -129,10 +157,190 @@ class PhaseProvider:
         re-send service-account access after new environments, add warnings (pure)."""
         kept = [c for c in changes if not _cascaded(c, desired)]
         kept = _resend_after_new_envs(kept, desired, live, self.index.caller_sa)
+        e2ee = self._e2ee_apps(desired, live)
         out = []
         for change in kept:
             warnings = self._warnings(change)
-            out.append(dataclasses.replace(change, warnings=change.warnings + tuple(warnings)))
+            details, more = self._e2ee_notes(change, e2ee)
+            out.append(
+                dataclasses.replace(
+                    change,
+                    warnings=change.warnings + tuple(warnings) + tuple(more),
+                    details={**change.details, **details},
+                )
+            )
+        return out
+
+    # -- E2EE planning (pure) ----------------------------------------------------------------
+
+    def _e2ee_apps(self, desired: State, live: State) -> set[str]:
+        """Apps end-to-end encrypted once this plan is applied: live E2EE apps (and apps
+        declared ``sse: false``), except those whose SSE the plan enables."""
+        declared = {r.address.name: r.attributes.get("sse") for r in desired.of_kind(NAME, "app")}
+        out = {a for a, sse in declared.items() if sse is False}
+        for r in live.of_kind(NAME, "app"):
+            name = r.address.name
+            if r.attributes.get("sse") is False and not (self.e2ee and declared.get(name)):
+                out.add(name)
+        return out
+
+    def _steps(
+        self, change: Change, e2ee: set[str], want: Mapping[str, JSON] | None = None
+    ) -> AccessSteps | None:
+        """The access steps of a member or service-account change (``None``: none sent).
+        ``want``: the set to send (default: the desired one, or every environment on
+        promotion)."""
+        a, act = change.address, change.action
+        if a.kind not in ("member", "service_account") or change.desired is None:
+            return None
+        if act is Action.DEFERRED or (a.kind == "member" and act is Action.CREATE):
+            return None
+        if want is None:
+            promote = a.kind == "member" and _promotes(change, self.index.global_roles)
+            diffs = {d.path.split(".")[0] for d in change.diffs}
+            resend = bool(change.details.get("resend_access"))
+            if act is Action.UPDATE and not (promote or resend or "access" in diffs):
+                return None
+            want = (
+                self._promotion_access(e2ee)
+                if promote
+                else _mapping(change.desired.meta.get("access"))
+            )
+        live = change.live
+        in_apps = set(_strings(live.meta.get("apps"))) if live else set()
+        guarded = _strings(live.attributes.get("e2ee_access")) if live else []
+        return access_steps(
+            in_apps,
+            _grant_map(live.meta.get("access")) if live else {},
+            _grant_map(want),
+            e2ee,
+            unseen=any(g.startswith("?") for g in guarded),
+            force=frozenset(in_apps) if change.details.get("resend_access") else frozenset(),
+        )
+
+    def _key_holder_label(self) -> str:
+        ids = self.index.identities
+        key = ids.of("user", self.index.caller_id) if ids is not None else None
+        who = self.index.caller_email or "the applying principal"
+        return f"{who} ({key_fingerprint(key)})" if key else who
+
+    def _e2ee_notes(self, change: Change, e2ee: set[str]) -> tuple[dict[str, JSON], list[str]]:
+        """Plan details of E2EE work (what is wrapped, for which key, from whose key) and
+        revocation warnings."""
+        details: dict[str, JSON] = {}
+        warnings: list[str] = []
+        a, act = change.address, change.action
+        if not self.e2ee:
+            return details, warnings
+        steps = self._steps(change, e2ee)
+        if steps is not None and steps.wrapped():
+            recipient = change.live.attributes.get("identity_key") if change.live else None
+            details["e2ee_wrap"] = [n.env_key(app, env) for app, env in steps.wrapped()]
+            details["e2ee_recipient_key"] = recipient or "(read when the account exists)"
+            details["e2ee_key_holder"] = self._key_holder_label()
+        if steps is not None and steps.put is None and steps.steps:
+            details["e2ee_console_steps"] = [
+                f"{s.op} {s.app}" + (f": {', '.join(s.environments)}" if s.environments else "")
+                for s in steps.steps
+            ]
+        if a.kind in ("member", "service_account") and change.live is not None:
+            had = _grant_map(change.live.meta.get("access"))
+            keep = (
+                _grant_map(change.desired.meta.get("access"))
+                if act is not Action.DELETE and change.desired is not None
+                else {}
+            )
+            promoted = a.kind == "member" and _promotes(change, self.index.global_roles)
+            if act is Action.UPDATE and promoted:
+                keep = had
+            revoked = [
+                n.env_key(app, env)
+                for app in sorted(set(had) & e2ee)
+                for env in had[app]
+                if env not in keep.get(app, [])
+            ]
+            if revoked and act is not Action.DEFERRED:
+                warnings.append(
+                    f"revokes end-to-end encrypted access to {', '.join(revoked)}: revocation is "
+                    "not rotation; the former holder may have kept the environment key and what "
+                    "it decrypts, so rotate those secrets if that matters"
+                )
+        enables = any(d.path == "sse" and d.after is True for d in change.diffs)
+        if a.kind == "app" and act is Action.UPDATE and enables:
+            details["enable_sse"] = (
+                "every environment key is wrapped for the server's key (initEnvSync), "
+                f"unwrapped from {self._key_holder_label()}"
+            )
+            warnings.append(
+                "enabling server-side encryption is one-way: the server can decrypt this "
+                "app's secrets from then on"
+            )
+        if a.kind == "environment" and act is Action.CREATE and n.split_key(a.name)[0] in e2ee:
+            ids = self.index.identities
+            emails = {v: k for k, v in self.index.members.items()}
+            holders = sorted(
+                emails.get(mid, mid)
+                for mid, role in (ids.roles.items() if ids is not None else ())
+                if n.is_global(role, self.index.global_roles) and ids is not None
+                and ids.members.get(mid)
+            )  # fmt: skip
+            details["e2ee_new_key"] = (
+                "generated here and wrapped for the global-access members: " + ", ".join(holders)
+            )
+        return details, warnings
+
+    def _e2ee_violations(
+        self, changes: Sequence[Change], live: State, e2ee: set[str], made: set[Address | str]
+    ) -> list[Violation]:
+        """The applier must hold a key for every environment it wraps; no environment may be
+        left without a key holder."""
+        out: list[Violation] = []
+        holders: dict[str, set[Address]] = {}
+        for r in live.resources():
+            if r.address.kind in ("member", "service_account"):
+                for app, envs in _grant_map(r.meta.get("access")).items():
+                    if app in e2ee:
+                        for env in envs:
+                            holders.setdefault(n.env_key(app, env), set()).add(r.address)
+        before = {k: set(v) for k, v in holders.items()}
+        for change in changes:
+            a = change.address
+            steps = self._steps(change, e2ee)
+            if steps is not None:
+                missing = [
+                    key
+                    for key in (n.env_key(app, env) for app, env in steps.wrapped())
+                    if key not in self.index.held and key not in made
+                ]
+                if missing:
+                    out.append(
+                        Violation(
+                            "e2ee_key",
+                            (a,),
+                            f"the applying principal holds no key for {', '.join(missing)}, so "
+                            "it cannot wrap one for this principal (a key holder grants it in "
+                            "the console, or grants the applier first)",
+                        )
+                    )
+            if a.kind not in ("member", "service_account") or change.action is Action.DEFERRED:
+                continue
+            for held in holders.values():
+                held.discard(a)
+            if change.action is not Action.DELETE and change.desired is not None:
+                for app, envs in _grant_map(change.desired.meta.get("access")).items():
+                    if app in e2ee:
+                        for env in envs:
+                            holders.setdefault(n.env_key(app, env), set()).add(a)
+        for env, was in sorted(before.items()):
+            if was and not holders.get(env) and env not in self.index.held:
+                out.append(
+                    Violation(
+                        "e2ee_holder",
+                        tuple(sorted(was, key=str)),
+                        f"{env} would be left with no key holder (the applying principal holds "
+                        "none): nobody could decrypt its secrets again; keep one holder",
+                    )
+                )
         return out
 
     def _warnings(self, change: Change) -> list[str]:
@@ -184,12 +392,7 @@ class PhaseProvider:
         """Owner and self protection, E2EE hazards, immutable fields, what a service-account
         token cannot do, and what the server would refuse (pure)."""
         out: list[Violation] = []
-        e2ee = {
-            r.address.name for r in live.of_kind(NAME, "app") if r.attributes.get("sse") is False
-        }
-        e2ee |= {
-            r.address.name for r in desired.of_kind(NAME, "app") if r.attributes.get("sse") is False
-        }
+        e2ee = self._e2ee_apps(desired, live)
         # environments this plan creates: their creator holds their keys
         created: set[Address | str] = {
             c.address.name
@@ -206,6 +409,8 @@ class PhaseProvider:
         for change in changes:
             out.extend(self._check_one(change, e2ee, live, initial | created))
         out.extend(_roles_in_use(changes, live))
+        if self.e2ee:
+            out.extend(self._e2ee_violations(changes, live, e2ee, created))
         return out
 
     def _check_one(
@@ -220,7 +425,13 @@ class PhaseProvider:
         def refuse(rule: str, message: str) -> None:
             out.append(Violation(rule, (a,), message))
 
-        # E2EE apps: REST cannot create them, change their environments or grant them.
+        console = (
+            "set connection.email and connection.password (the console login of the token's "
+            "user) so that reconciler re-wraps the keys"
+            if self.token.kind == "user"
+            else "that needs an Owner or Admin PAT with connection.email and connection.password"
+        )
+        # E2EE apps: REST cannot create them, change them, their environments or their grants.
         if a.kind == "app":
             if act is Action.CREATE and want.get("sse") is False:
                 unseen = (
@@ -234,10 +445,25 @@ class PhaseProvider:
                     f"in the console, or declare sse: true{unseen}",
                 )
             if act is Action.UPDATE and "sse" in diffs:
+                if want.get("sse") is False:
+                    refuse("e2ee", "server-side encryption cannot be turned off (one-way)")
+                elif not self.e2ee:
+                    refuse("e2ee", f"enabling server-side encryption needs the console: {console}")
+                else:
+                    prefix = a.name + "/"
+                    envs = [r.address.name for r in live.of_kind(NAME, "environment")]
+                    missing = [e for e in envs if e.startswith(prefix) and e not in self.index.held]
+                    if missing:
+                        refuse(
+                            "e2ee_key",
+                            "enabling server-side encryption needs a key for every environment; "
+                            f"the applying principal holds none for {', '.join(missing)}",
+                        )
+            if act is Action.UPDATE and a.name in e2ee and diffs & {"name", "description"}:
                 refuse(
                     "e2ee",
-                    "sse cannot be changed through the API (enabling it needs the console); "
-                    "declare the app's live setting",
+                    "the API cannot rename or describe an end-to-end encrypted app; change it in "
+                    "the console (or enable server-side encryption with sse: true)",
                 )
             if act is Action.DELETE and have.get("sse") is False:
                 refuse("e2ee", "end-to-end encrypted apps cannot be deleted through the API")
@@ -245,20 +471,31 @@ class PhaseProvider:
             a.kind == "environment"
             and n.split_key(a.name)[0] in e2ee
             and act is not Action.DEFERRED
+            and not (act is Action.CREATE and self.e2ee)
         ):
             refuse(
                 "e2ee",
-                "environments of an end-to-end encrypted app cannot be created, renamed or "
-                "deleted through the API; change them in the console",
+                "environments of an end-to-end encrypted app cannot be renamed or deleted "
+                "through the API; change them in the console"
+                if act is not Action.CREATE
+                else f"environments of an end-to-end encrypted app are created through the "
+                f"console: {console}",
             )
         if a.kind in ("member", "service_account", "team") and act is not Action.DELETE:
             for app in sorted(set(_mapping(want.get("access"))) & e2ee):
-                refuse(
-                    "e2ee",
-                    f"grants access to end-to-end encrypted app {app!r}: the API cannot grant "
-                    "it (it needs the keys re-wrapped on a key holder's device)",
-                )
-        if a.kind in ("member", "service_account") and act is Action.UPDATE:
+                if a.kind == "team":
+                    refuse(
+                        "e2ee",
+                        f"grants access to end-to-end encrypted app {app!r}: teams can hold only "
+                        "apps with server-side encryption; grant the team's members one by one",
+                    )
+                elif not self.e2ee:
+                    refuse(
+                        "e2ee",
+                        f"grants access to end-to-end encrypted app {app!r}: the API cannot "
+                        f"grant it (the keys are re-wrapped by a key holder); {console}",
+                    )
+        if a.kind in ("member", "service_account") and act is Action.UPDATE and not self.e2ee:
             sends_access = "access" in diffs or bool(change.details.get("resend_access"))
             if a.kind == "member" and _promotes(change, self.index.global_roles):
                 sends_access = True
@@ -457,14 +694,90 @@ class PhaseProvider:
         self.client.request("PUT", path, body=self._access_body(grants, change.address),
                             address=change.address)  # fmt: skip
 
-    def _all_sse_access(self) -> dict[str, list[str]]:
+    def _promotion_access(self, e2ee: set[str]) -> dict[str, list[str]]:
+        """What a member promoted to a global-access role is given first: every SSE
+        environment, and with E2EE support every E2EE one the applier holds a key for."""
         with self.lock:
             out: dict[str, list[str]] = {}
             for key in self.index.envs:
                 app, env = n.split_key(key)
-                if self.index.app_sse.get(app):
+                if app not in e2ee or (self.e2ee and key in self.index.held):
                     out.setdefault(app, []).append(env)
             return out
+
+    def _live_e2ee(self) -> set[str]:
+        with self.lock:
+            return {app for app, sse in self.index.app_sse.items() if not sse}
+
+    def _send_access(
+        self, change: Change, path: str, kind: str, principal_id: str, want: Mapping[str, JSON]
+    ) -> None:
+        """Give a member (``kind`` ``user``) or service account (``service``) exactly ``want``:
+        a REST update when it is safe, console steps for E2EE apps (see ``e2ee.py``)."""
+        if not self.e2ee:
+            self._put_access(path, change, want)
+            return
+        a = change.address
+        steps = self._steps(change, self._live_e2ee(), want)
+        assert steps is not None
+        if steps.put is not None:
+            body = self._access_body(steps.put, a)
+            self.client.request("PUT", path, body=body, address=a)
+        if not steps.steps:
+            return
+        assert self.console is not None
+        identity = ""
+        if steps.wrapped():
+            identity = self._recipient_key(change, kind, principal_id)
+        holder = self._keys()
+        for step in steps.steps:
+            envs = {
+                n.env_key(step.app, e): self._id("envs", n.env_key(step.app, e), a)
+                for e in step.environments
+            }
+            keys = holder.env_keys(envs, principal_id, identity, a) if envs else []
+            app_id = self._id("apps", step.app, a)
+            self.console.set_app_access(step.op, kind, principal_id, app_id, keys, a)
+
+    def _keys(self) -> KeyHolder:
+        """The applier's keys, recovered on first use (one per read)."""
+        with self.lock:
+            if self._holder is None:
+                self._holder = KeyHolder.recover(
+                    self.token, self.index.wrapped_key_share, self.index.held
+                )
+            return self._holder
+
+    def _identities(self, refresh: bool = False) -> Identities:
+        """Identity keys as the server has them now (read once per apply, again on demand)."""
+        assert self.console is not None
+        with self.lock:
+            if self._identities_now is None or refresh:
+                found = self.console.identities()
+                if found is None:
+                    raise ProviderError(NAME, "the console did not say which organisation this is")
+                self._identities_now = found
+            return self._identities_now
+
+    def _recipient_key(self, change: Change, kind: str, principal_id: str) -> str:
+        """The recipient's identity key, refused when it is not the one the plan showed."""
+        a = change.address
+        key = self._identities().of(kind, principal_id)
+        if key is None:
+            key = self._identities(refresh=True).of(kind, principal_id)  # created by this run
+        if key is None:
+            raise ProviderError(
+                a, "has no identity key yet (no login since the invite): no key can be wrapped"
+            )
+        planned = change.live.attributes.get("identity_key") if change.live else None
+        if planned is not None and planned != key_fingerprint(key):
+            raise ProviderError(
+                a,
+                f"identity key changed since the plan ({planned} -> {key_fingerprint(key)}): "
+                "refusing to wrap environment keys for it; check who holds this account, then "
+                "plan again",
+            )
+        return key
 
     def _adopt_or_post(
         self, address: Address, lookup: Callable[[], str | None], post: Callable[[], Any]
@@ -572,6 +885,8 @@ class PhaseProvider:
                 self._remember("envs", n.env_key(a.name, env["name"]), env["id"])
             return Outcome(server_id=app_id, message="adopted existing app" if adopted else None)
         app_id = _live_id(change)
+        if any(d.path == "sse" for d in change.diffs) and want.get("sse") is True:
+            self._enable_sse(change, app_id)
         body = {}
         for d in change.diffs:
             if d.path in ("name", "description"):
@@ -579,6 +894,64 @@ class PhaseProvider:
         if body:
             self.client.request("PUT", f"/v1/apps/{app_id}/", body=body, address=a)
         return Outcome(server_id=app_id)
+
+    def _enable_sse(self, change: Change, app_id: str) -> None:
+        """Wrap every environment key of an E2EE app for the server, then ``initEnvSync``:
+        from then on the REST API manages the app."""
+        a = change.address
+        if not self.e2ee:
+            raise ProviderError(a, "enabling server-side encryption needs a console session")
+        assert self.console is not None
+        with self.lock:
+            envs = {k: v for k, v in self.index.envs.items() if n.split_key(k)[0] == a.name}
+        server = self.console.server_public_key()
+        keys = self._keys().server_keys(envs, server, a)
+        self.console.init_env_sync(app_id, keys, a)
+        with self.lock:
+            self.index.app_sse[a.name] = True
+
+    def _create_e2ee_environment(self, change: Change, app_id: str, name: str) -> Outcome:
+        """A new environment of an E2EE app, as the console makes one: a fresh key, wrapped
+        for the owner (the environment's own copy) and every other global-access member."""
+        a = change.address
+        assert self.console is not None
+        ids = self._identities()
+        owners = [m for m, role in ids.roles.items() if role == "Owner" and ids.members.get(m)]
+        if not owners:
+            raise ProviderError(a, "the organisation owner has no identity key to wrap for")
+        recipients = {
+            m: str(ids.members[m])
+            for m, role in ids.roles.items()
+            if n.is_global(role, self.index.global_roles) and ids.members.get(m)
+        }
+        public, wrapped = self._keys().new_environment(recipients)
+        owner = owners[0]
+        env_input = {
+            "appId": app_id,
+            "name": name,
+            "envType": "custom",
+            "wrappedSeed": wrapped[owner][0],
+            "wrappedSalt": wrapped[owner][1],
+            "identityKey": public,
+        }
+        admin_keys = [
+            {
+                "envId": "",
+                "userId": m,
+                "identityKey": public,
+                "wrappedSeed": seed,
+                "wrappedSalt": salt,
+            }
+            for m, (seed, salt) in sorted(wrapped.items())
+            if m != owner
+        ]
+        env_id = self.console.create_environment(env_input, admin_keys, a)
+        with self.lock:
+            self.index.envs[a.name] = env_id
+            mine = wrapped.get(self.index.caller_id)
+            if mine is not None:  # the applier can grant it later in this run
+                self.index.held[a.name] = HeldKey(public, mine[0], mine[1])
+        return Outcome(server_id=env_id)
 
     def _envs_of(self, app_id: str) -> list[Mapping[str, Any]]:
         data = self.client.request("GET", "/v1/environments/", params={"app_id": app_id})
@@ -596,6 +969,8 @@ class PhaseProvider:
             if known is not None:  # created with its app, in the same request
                 return Outcome(server_id=known)
             app_id = self._id("apps", app, a)
+            if app in self._live_e2ee():
+                return self._create_e2ee_environment(change, app_id, want_name)
 
             def lookup() -> str | None:
                 envs = self._envs_of(app_id)
@@ -647,9 +1022,11 @@ class PhaseProvider:
         if put:
             self.client.request("PUT", f"/v1/service-accounts/{sa_id}/", body=put, address=a)
         if "access" in paths or change.details.get("resend_access"):
-            self._put_access(
-                f"/v1/service-accounts/{sa_id}/access/",
+            self._send_access(
                 change,
+                f"/v1/service-accounts/{sa_id}/access/",
+                "service",
+                sa_id,
                 _mapping(change.resource.meta.get("access")),
             )
         return Outcome(server_id=sa_id)
@@ -714,11 +1091,8 @@ class PhaseProvider:
                     )
         grants = _mapping(change.resource.meta.get("access"))
         if grants:
-            self.client.request(
-                "PUT",
-                f"/v1/service-accounts/{sa_id}/access/",
-                body=self._access_body(grants, a),
-                address=a,
+            self._send_access(
+                change, f"/v1/service-accounts/{sa_id}/access/", "service", sa_id, grants
             )
         return Outcome(
             server_id=sa_id, message="adopted existing service account" if adopted else None
@@ -909,8 +1283,9 @@ class PhaseProvider:
         path = f"/v1/members/{member_id}/access/"
         try:
             if promote:
-                # keys for every SSE environment first: REST role changes grant none
-                self._put_access(path, change, self._all_sse_access())
+                # keys for every environment first: role changes grant none
+                everything = self._promotion_access(self._live_e2ee())
+                self._send_access(change, path, "user", member_id, everything)
             if role_changes:
                 self.client.request(
                     "PUT",
@@ -919,7 +1294,8 @@ class PhaseProvider:
                     address=a,
                 )
             if (access_changes or demote) and not n.is_global(wanted_role, globals_):
-                self._put_access(path, change, _mapping(change.resource.meta.get("access")))
+                want = _mapping(change.resource.meta.get("access"))
+                self._send_access(change, path, "user", member_id, want)
         except ProviderError as exc:
             if exc.status in (400, 403) and "identity key" in exc.message:
                 if self.store is not None:
@@ -1132,3 +1508,8 @@ def _promotes(change: Change, global_roles: set[str]) -> bool:
     want = change.desired.attributes.get("role") if change.desired else None
     have = change.live.attributes.get("role") if change.live else None
     return n.is_global(_opt(want), global_roles) and not n.is_global(_opt(have), global_roles)
+
+
+def _grant_map(value: JSON | None) -> dict[str, list[str]]:
+    """An access mapping ``{app: [env, ...]}`` from JSON (anything else is empty)."""
+    return {str(k): _strings(v) for k, v in _mapping(value).items()}

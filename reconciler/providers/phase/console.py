@@ -1,0 +1,217 @@
+"""The console API: GraphQL over a password-login session (contracts/phase.md §6.6).
+
+The REST API cannot say which members have identity keys, nor grant, change or revoke access to
+end-to-end encrypted (E2EE) environments, create environments in E2EE apps or enable
+server-side encryption. The console does these through its private GraphQL API, which takes a
+session cookie, not a token. With ``connection.email`` and ``connection.password`` the provider
+logs in once (``POST /auth/password/login/`` with the console's ``authHash``, computed here: the
+password never leaves the process) and uses the operations below, under the console's own
+operation names. Every ``envKeys`` entry is an ``EnvironmentKeyInput`` built by
+``e2ee.KeyHolder``: ciphertexts only.
+
+Errors name the operation and the server's message, never variables (they hold ciphertexts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.crypto.password import password_auth_hash
+from reconciler.errors import ProviderError
+from reconciler.providers.phase import payloads as p
+from reconciler.providers.phase.client import PhaseClient
+from reconciler.secrets.value import Secret
+
+ORGANISATIONS = "query GetOrganisations { organisations { id name memberId } }"
+MEMBERS = (
+    "query GetOrganisationMembers($organisationId: ID!, $role: [String]) "
+    "{ organisationMembers(organisationId: $organisationId, role: $role) "
+    "{ id email identityKey role { id name } } }"
+)
+SERVICE_ACCOUNTS = (
+    "query GetServiceAccounts($orgId: ID!) { serviceAccounts(orgId: $orgId) "
+    "{ id name identityKey } }"
+)
+SERVER_KEY = "query GetServerKey { serverPublicKey }"
+_APP_RESULT = "{ app { id sseEnabled } }"
+ADD_APP_MEMBER = (
+    "mutation AddMemberToApp($memberId: ID!, $memberType: MemberType, $appId: ID!, "
+    "$envKeys: [EnvironmentKeyInput]) { addAppMember(memberId: $memberId, memberType: "
+    f"$memberType, appId: $appId, envKeys: $envKeys) {_APP_RESULT} }}"
+)
+UPDATE_SCOPE = (
+    "mutation UpdateEnvScope($memberId: ID!, $memberType: MemberType, $appId: ID!, "
+    "$envKeys: [EnvironmentKeyInput]) { updateMemberEnvironmentScope(memberId: $memberId, "
+    f"memberType: $memberType, appId: $appId, envKeys: $envKeys) {_APP_RESULT} }}"
+)
+REMOVE_APP_MEMBER = (
+    "mutation RemoveMemberFromApp($memberId: ID!, $memberType: MemberType, $appId: ID!) "
+    "{ removeAppMember(memberId: $memberId, memberType: $memberType, appId: $appId) "
+    f"{_APP_RESULT} }}"
+)
+CREATE_ENV = (
+    "mutation CreateEnv($envInput: EnvironmentInput!, $adminKeys: [EnvironmentKeyInput], "
+    "$wrappedSeed: String, $wrappedSalt: String) { createEnvironment(environmentData: "
+    "$envInput, adminKeys: $adminKeys, wrappedSeed: $wrappedSeed, wrappedSalt: $wrappedSalt) "
+    "{ environment { id name envType index } } }"
+)
+INIT_SYNC = (
+    "mutation InitAppSyncing($appId: ID!, $envKeys: [EnvironmentKeyInput]) "
+    f"{{ initEnvSync(appId: $appId, envKeys: $envKeys) {_APP_RESULT} }}"
+)
+
+
+@dataclass(frozen=True)
+class Identities:
+    """Identity keys (ed25519 public, hex) by principal id; ``None`` for a member who has not
+    set up their keys yet. ``roles``: member id -> role name."""
+
+    members: Mapping[str, str | None] = field(default_factory=dict)
+    service_accounts: Mapping[str, str | None] = field(default_factory=dict)
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+    def of(self, kind: str, principal_id: str) -> str | None:
+        table = self.members if kind == "user" else self.service_accounts
+        return table.get(principal_id)
+
+
+class Console:
+    """One console session for ``email`` (logged in on first use)."""
+
+    def __init__(
+        self,
+        client: PhaseClient,
+        email: str,
+        password: Secret,
+        organisation: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.client = client
+        self.email = email.strip().lower()
+        self.password = password
+        self.organisation = organisation
+        self.logged_in = False
+        self._org: str | None = None
+
+    def login(self) -> None:
+        body = {
+            "email": self.email,
+            "authHash": password_auth_hash(self.password.reveal(), self.email),
+        }
+        try:
+            self.client.request(
+                "POST", "/auth/password/login/", body=body, address="phase", root=True
+            )
+        except ProviderError as exc:
+            raise ProviderError(
+                "phase.connection",
+                f"console login as {self.email} failed (check email and password): "
+                f"HTTP {exc.status}",
+                exc.status,
+            ) from None
+        self.logged_in = True
+
+    def query(
+        self, operation: str, document: str, variables: Mapping[str, Any], address: object = None
+    ) -> Any:
+        """``data`` of one GraphQL operation; a resolver error raises ``ProviderError``."""
+        if not self.logged_in:
+            self.login()
+        where = address if address is not None else "phase.connection"
+        answer = self.client.request(
+            "POST",
+            "/graphql/",
+            body={"operationName": operation, "query": document, "variables": dict(variables)},
+            address=where,
+            root=True,
+        )
+        if not isinstance(answer, Mapping) or "data" not in answer:
+            raise ProviderError(where, f"console API: {operation}: unexpected answer")
+        errors = answer.get("errors")
+        if errors:
+            first = errors[0] if isinstance(errors, list) and errors else {}
+            message = first.get("message") if isinstance(first, Mapping) else None
+            raise ProviderError(where, f"console API: {operation}: {message or 'failed'}")
+        return answer["data"]
+
+    def org_id(self) -> str | None:
+        if self._org is None:
+            self._org = self.organisation()
+        if self._org is None:
+            orgs = self.query("GetOrganisations", ORGANISATIONS, {})["organisations"]
+            if len(orgs) == 1:
+                self._org = str(orgs[0]["id"])
+        return self._org
+
+    def identities(self) -> Identities | None:
+        """Every member's and service account's identity key (two requests)."""
+        org = self.org_id()
+        if org is None:
+            return None
+        raw = self.query("GetOrganisationMembers", MEMBERS, {"organisationId": org, "role": None})
+        members = [p.ConsolePrincipal.model_validate(m) for m in raw["organisationMembers"]]
+        raw_sas = self.query("GetServiceAccounts", SERVICE_ACCOUNTS, {"orgId": org})
+        sas = [p.ConsolePrincipal.model_validate(s) for s in raw_sas["serviceAccounts"] or []]
+        return Identities(
+            members={m.id: m.identity_key or None for m in members},
+            service_accounts={s.id: s.identity_key or None for s in sas},
+            roles={m.id: m.role.name for m in members if m.role is not None},
+        )
+
+    def server_public_key(self) -> str:
+        return str(self.query("GetServerKey", SERVER_KEY, {})["serverPublicKey"])
+
+    # -- mutations -------------------------------------------------------------------------
+
+    def set_app_access(
+        self,
+        op: str,
+        kind: str,
+        principal_id: str,
+        app_id: str,
+        env_keys: Sequence[Mapping[str, str]],
+        address: object,
+    ) -> None:
+        """``op``: ``add`` (addAppMember), ``update`` (updateMemberEnvironmentScope: the
+        individual scope in that app becomes exactly ``env_keys``) or ``remove``
+        (removeAppMember: out of the app, individual keys revoked)."""
+        variables: dict[str, Any] = {
+            "memberId": principal_id,
+            "memberType": "SERVICE" if kind == "service" else "USER",
+            "appId": app_id,
+        }
+        if op == "remove":
+            self.query("RemoveMemberFromApp", REMOVE_APP_MEMBER, variables, address)
+            return
+        variables["envKeys"] = [dict(k) for k in env_keys]
+        if op == "add":
+            self.query("AddMemberToApp", ADD_APP_MEMBER, variables, address)
+        else:
+            self.query("UpdateEnvScope", UPDATE_SCOPE, variables, address)
+
+    def create_environment(
+        self,
+        env_input: Mapping[str, str],
+        admin_keys: Sequence[Mapping[str, str]],
+        address: object,
+    ) -> str:
+        """A new environment of an E2EE app (no server copy); returns its id."""
+        data = self.query(
+            "CreateEnv",
+            CREATE_ENV,
+            {"envInput": dict(env_input), "adminKeys": [dict(k) for k in admin_keys]},
+            address,
+        )
+        return str(data["createEnvironment"]["environment"]["id"])
+
+    def init_env_sync(
+        self, app_id: str, env_keys: Sequence[Mapping[str, str]], address: object
+    ) -> None:
+        """Enable server-side encryption: every environment's key wrapped for the server."""
+        self.query(
+            "InitAppSyncing",
+            INIT_SYNC,
+            {"appId": app_id, "envKeys": [dict(k) for k in env_keys]},
+            address,
+        )
