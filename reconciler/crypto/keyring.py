@@ -8,6 +8,7 @@
   environment's public key, so a wrong or corrupt key row is caught before anything is re-wrapped.
 * ``EnvSecrets.wrap_for(identity_key)``: seed and salt wrapped for a member's or service
   account's ed25519 identity key (converted to X25519 as the server and console do).
+* ``EnvSecrets.decrypt(value)``: a secret value of the environment.
 
 Key material stays in ``bytearray`` buffers inside these objects and is overwritten by
 ``close()`` (also on ``with`` exit). Python strings handed to libsodium cannot be wiped; they are
@@ -66,6 +67,16 @@ class EnvSecrets:
             p.encrypt_asymmetric(self._seed.decode("ascii"), recipient_kx_public),
             p.encrypt_asymmetric(self._salt.decode("ascii"), recipient_kx_public),
         )
+
+    def decrypt(self, ciphertext: str) -> str:
+        """A secret value (``ph:v1`` to the environment's key pair, derived from the seed)."""
+        public, private = p.kx_seed_keypair(self._seed.decode("ascii"))
+        try:
+            return p.decrypt_asymmetric(ciphertext, private, public)
+        except Exception:
+            raise KeyMaterialError(
+                "secret value was not encrypted for this environment or is corrupt"
+            ) from None
 
     def close(self) -> None:
         _wipe(self._seed)

@@ -730,6 +730,9 @@ class PhaseProvider:
         if steps.wrapped():
             identity = self._recipient_key(change, kind, principal_id)
         holder = self._keys()
+        needed = {n.env_key(app, env) for app, env in steps.wrapped()}
+        if not needed <= holder.rows.keys():
+            self._refresh_held()  # environments this run created hold the applier's key
         for step in steps.steps:
             envs = {
                 n.env_key(step.app, e): self._id("envs", n.env_key(step.app, e), a)
@@ -738,6 +741,24 @@ class PhaseProvider:
             keys = holder.env_keys(envs, principal_id, identity, a) if envs else []
             app_id = self._id("apps", step.app, a)
             self.console.set_app_access(step.op, kind, principal_id, app_id, keys, a)
+
+    def _refresh_held(self) -> None:
+        """Read the applier's key rows again (``/secrets/tokens/``)."""
+        keys = p.parse(
+            p.KeysView,
+            self.client.request("GET", "/secrets/tokens/", address=NAME, root=True),
+            NAME,
+            "GET /secrets/tokens/",
+        )
+        with self.lock:
+            label = {v: k for k, v in self.index.envs.items()}
+            for app in keys.apps:
+                for row in app.environment_keys:
+                    key = label.get(row.environment.id)
+                    if key and row.identity_key and row.wrapped_seed and row.wrapped_salt:
+                        self.index.held[key] = HeldKey(
+                            row.identity_key, row.wrapped_seed, row.wrapped_salt
+                        )
 
     def _keys(self) -> KeyHolder:
         """The applier's keys, recovered on first use (one per read)."""

@@ -92,7 +92,8 @@ def test_saved_plan_is_refused_when_stale_and_applied_when_not(org: Org) -> None
     assert applied.exit_code == 0, applied.output
 
 
-def test_e2ee_hazard_is_refused(org: Org) -> None:
+def test_e2ee_hazard_is_refused_without_the_console_login(org: Org) -> None:
+    org.without_console()
     org.converge()
     spec = org.spec / "people.yaml"
     spec.write_text(

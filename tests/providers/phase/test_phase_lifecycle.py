@@ -113,7 +113,8 @@ def test_two_live_apps_of_one_name_need_an_id_pin(org: Org) -> None:
     org.converge()
 
 
-def test_e2ee_access_granted_in_the_console_is_kept_and_guarded(org: Org) -> None:
+def test_e2ee_access_granted_in_the_console_is_kept_and_guarded_without_login(org: Org) -> None:
+    org.without_console()
     org.converge()
     org.phase.control(
         "POST",
@@ -135,6 +136,7 @@ def test_e2ee_access_granted_in_the_console_is_kept_and_guarded(org: Org) -> Non
 
 
 def test_a_member_without_keys_is_deferred_with_the_console_login(org: Org) -> None:
+    org.without_console()
     org.phase.control(
         "POST", "seed/", {"members": [{"email": "nokey@acme.test", "identity": False}]}
     )
@@ -165,6 +167,7 @@ def test_a_member_without_keys_is_deferred_with_the_console_login(org: Org) -> N
 
 
 def test_a_service_account_token_is_told_what_it_cannot_do(org: Org) -> None:
+    org.without_console()  # a console login is a user's: E2EE needs a PAT
     org.converge()
     seeded = org.phase.control(
         "POST",
