@@ -9,12 +9,18 @@ Every command body returns its exit code; ``_run`` turns errors into one-line me
   ``RECONCILER_DEBUG=1`` to see the traceback.
 * Ctrl-C: ``interrupted``, exit 130.
 
+``RECONCILER_LOG=debug|info|warning`` logs to standard error (requests, retries, console
+operations; never a secret).
+
 Only ``cli/output.py`` prints.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -62,6 +68,11 @@ class DriftFormat(StrEnum):
 def _run(body: Callable[[Output], int]) -> None:
     """Run a command body and exit with its code (see the module docstring)."""
     out = Output()
+    level = os.environ.get("RECONCILER_LOG", "").upper()
+    if level in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        logging.basicConfig(
+            level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
+        )
     try:
         code = body(out)
     except StalePlanError as exc:

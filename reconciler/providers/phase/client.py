@@ -11,10 +11,13 @@
   DELETE; a POST is not retried here (it may have been executed): the provider looks the
   object up by name before it posts again.
 * Errors raise ``ProviderError(address, message, status)`` with the server's ``error`` text.
+* Logging (``reconciler.phase``): each answer at DEBUG (method, path, status, milliseconds),
+  each retry and 429 wait at INFO. Never a header, a body or an answer.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -26,6 +29,8 @@ import httpx
 
 from reconciler.crypto.tokens import PhaseToken
 from reconciler.errors import ProviderError, TransportError
+
+log = logging.getLogger("reconciler.phase")
 
 
 class TokenBucket:
@@ -106,6 +111,7 @@ class PhaseClient:
             if wait:
                 self.sleep(wait)
             self._count("requests")
+            started = time.monotonic()
             try:
                 response = self.http.request(method, url, json=body, params=params)
             except httpx.TransportError as exc:
@@ -114,20 +120,27 @@ class PhaseClient:
                 if (unsent or method != "POST") and attempt < self.RETRIES:
                     attempt += 1
                     self._count("retries")
+                    log.info("%s %s: %s, retry %d", method, path, type(exc).__name__, attempt)
                     self.sleep(self._backoff(attempt))
                     continue
                 raise TransportError(
                     address, f"{method} {path}: {type(exc).__name__} (no answer from the target)"
                 ) from None
             status = response.status_code
+            log.debug(
+                "%s %s -> %d (%.0f ms)", method, path, status, 1000 * (time.monotonic() - started)
+            )
             if status == 429 and throttled < self.THROTTLED:
                 throttled += 1
                 self._count("throttled")
-                self.sleep(self._retry_after(response))
+                wait_for = self._retry_after(response)
+                log.info("%s %s: throttled, waiting %.0f s", method, path, wait_for)
+                self.sleep(wait_for)
                 continue
             if status >= 500 and method != "POST" and attempt < self.RETRIES:
                 attempt += 1
                 self._count("retries")
+                log.info("%s %s: HTTP %d, retry %d", method, path, status, attempt)
                 self.sleep(self._backoff(attempt))
                 continue
             if status == 404 and ok_missing:

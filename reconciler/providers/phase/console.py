@@ -14,6 +14,7 @@ Errors name the operation and the server's message, never variables (they hold c
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from reconciler.errors import ProviderError
 from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import PhaseClient
 from reconciler.secrets.value import Secret
+
+log = logging.getLogger("reconciler.phase.console")
 
 ORGANISATIONS = "query GetOrganisations { organisations { id name memberId } }"
 MEMBERS = (
@@ -119,6 +122,7 @@ class Console:
         if not self.logged_in:
             self.login()
         where = address if address is not None else "phase.connection"
+        log.debug("console %s for %s", operation, where)
         answer = self.client.request(
             "POST",
             "/graphql/",

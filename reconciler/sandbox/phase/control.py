@@ -33,7 +33,9 @@ Out-of-band change ops (apps, environments, members named by id, name or email):
 ``delete_environment {app, environment}``, ``set_member_role {member, role}``,
 ``grant_member {member, app, environments: [...]}`` (adds keys the way the console does, E2EE
 apps included: wrapped by a key holder's device), ``revoke_member {member, app}``,
-``remove_member {member}``, ``set_plan {plan: FR|PR|EN}``.
+``remove_member {member}``, ``replace_identity_key {member}`` (the member's identity key is
+swapped for a new one, as a compromised server or database could do: clients that wrap keys
+must notice), ``set_plan {plan: FR|PR|EN}``.
 """
 
 from __future__ import annotations
@@ -196,7 +198,13 @@ def _change(store: Store, change: Any) -> dict[str, Any]:
             raise ApiError(400, "sandbox: plan is FR, PR or EN")
         store.org["plan"] = change["plan"]
         return {"op": op, "plan": change["plan"]}
-    if op in ("set_member_role", "grant_member", "revoke_member", "remove_member"):
+    if op in (
+        "set_member_role",
+        "grant_member",
+        "revoke_member",
+        "remove_member",
+        "replace_identity_key",
+    ):
         member = _find(store, "members", change.get("member"), "email")
         return {"op": op, "member": member["id"], **_member_change(store, op, member, change)}
     app = _find(store, "apps", change.get("app"), "name")
@@ -225,6 +233,10 @@ def _member_change(store: Store, op: str, member: Row, change: dict[str, Any]) -
     if op == "remove_member":
         member["deleted_at"] = now()
         return {}
+    if op == "replace_identity_key":
+        member["identity_key"], member["signing_key"] = p.sign_keypair()
+        member["updated_at"] = now()
+        return {"identity_key": member["identity_key"]}
     app = _find(store, "apps", change.get("app"), "name")
     if op == "revoke_member":
         if app["id"] in member["apps"]:
