@@ -10,8 +10,10 @@ from typing import Any
 
 from phase_org import Org
 
+from reconciler.apply.result import Status
 from reconciler.crypto.keyring import EnvSecrets, Keyring
 from reconciler.crypto.tokens import parse_token
+from reconciler.engine import Session
 
 
 def keys_of(org: Org, token: str) -> dict[str, Any]:
@@ -45,7 +47,7 @@ def test_a_grantee_decrypts_with_its_own_key_and_loses_the_key_on_revocation(org
     assert plan.exit_code == 0, plan.output
     # the plan names what is wrapped, for which key, from whose key
     assert 'e2ee_wrap: ["vault/Audit", "vault/Development"]' in plan.stdout
-    assert "e2ee_recipient_key: \"sha256:" in plan.stdout
+    assert 'e2ee_recipient_key: "sha256:' in plan.stdout
     assert 'e2ee_key_holder: "owner@acme.test (sha256:' in plan.stdout
     org.converge()
 
@@ -165,3 +167,23 @@ def test_enabling_server_side_encryption(org: Org) -> None:
     org.edit("phase.yaml", "      sse: true\n", "      sse: false\n")
     refused = org.run("plan", str(org.spec))
     assert refused.exit_code == 1 and "cannot be turned off" in refused.stderr
+
+
+def test_a_key_replaced_between_plan_and_apply_is_refused_at_apply(org: Org) -> None:
+    """The window an interactive apply leaves open (plan, confirm, apply): the recipient's
+    key is checked again before anything is wrapped for it."""
+    org.converge()
+    org.edit("people.yaml", "        legacy-api: [Development]\n",
+             "        legacy-api: [Development]\n        vault: [Production]\n")  # fmt: skip
+    with Session(org.spec) as session:
+        plan = session.make_plan()
+        assert not plan.refused, plan.violations
+        org.phase.control(
+            "POST",
+            "changes/",
+            {"changes": [{"op": "replace_identity_key", "member": "dev@acme.test"}]},
+        )
+        result = session.apply(plan)
+    failed = {str(r.address): r.message or "" for r in result.of_status(Status.FAILED)}
+    assert "identity key changed since the plan" in failed["phase.member.dev@acme.test"]
+    assert open_env(org, org.phase.pat("dev@acme.test"), "vault", "Production") is None
