@@ -84,7 +84,7 @@ def test_no_secret_in_any_output_log_or_state(org: Org) -> None:
         rows = [
             str(row)
             for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            for row in db.execute(f"SELECT * FROM {table}")  # noqa: S608 (table names from sqlite)
+            for row in db.execute(f"SELECT * FROM {table}")  # table names from sqlite
         ]
     outputs["state rows"] = "\n".join(rows)
     assert len(outputs["state rows"]) > 100  # the store was written
