@@ -27,9 +27,9 @@ def export(provider: Provider) -> dict[str, Any]:
 
     Left out: service-account tokens (their secrets cannot be read back, so they stay
     unmanaged), the applying principal (never managed), invites not yet accepted, grants on
-    end-to-end encrypted apps (the API cannot make them), and every object but the oldest of
-    several sharing a name (the exported one is pinned with ``id:``; the others stay
-    unmanaged). Planning the written spec gives no changes.
+    end-to-end encrypted apps (an exported spec has no console login to make them), and every
+    object but the oldest of several sharing a name (the exported one is pinned with ``id:``;
+    the others stay unmanaged). Planning the written spec gives no changes.
     """
     assert isinstance(provider, PhaseProvider)
     live = provider.read(State())
