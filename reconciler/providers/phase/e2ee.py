@@ -6,7 +6,8 @@ and wipes, every end-to-end encrypted (E2EE) app in its individual app list. So 
 chooses, for one principal:
 
 * it holds no E2EE app (and none the token cannot see): one REST update with the SSE part of the
-  desired set, then ``add`` for each E2EE app it gains;
+  desired set (left out when it is empty and the principal is in no app), then ``add`` for each
+  E2EE app it gains;
 * otherwise: no REST update at all; every app whose individual grant changes gets its own
   console step: ``add`` (not yet in the app), ``update`` (the app's individual scope becomes the
   listed environments; team keys stay) or ``remove``.
@@ -71,7 +72,8 @@ def access_steps(
         adds = tuple(
             Step("add", app, tuple(sorted(want[app]))) for app in sorted(want) if app in e2ee
         )
-        return AccessSteps(put, adds)
+        # an empty update for a principal in no SSE app would change nothing: not sent
+        return AccessSteps(put if put or in_apps or not adds else None, adds)
     steps = []
     for app in sorted(set(want) | in_apps):
         wanted = tuple(sorted(want.get(app, ())))

@@ -154,3 +154,10 @@ def test_without_the_console_login_e2ee_grants_say_how_to_enable_them() -> None:
     result = plan(provider(), [*APPS, want], [*APPS, live])
     assert rules(result) == [("e2ee", "phase.member.dev@acme.test")]
     assert "connection.email and connection.password" in result.violations[0].message
+
+
+def test_no_empty_rest_update_for_a_principal_gaining_only_e2ee_access() -> None:
+    steps = access_steps(set(), {}, {"vault": ["Dev"]}, E2EE)
+    assert steps.put is None and steps.steps == (Step("add", "vault", ("Dev",)),)
+    # in an SSE app it leaves: the REST update revokes it
+    assert access_steps({"pay"}, {"pay": ["Dev"]}, {"vault": ["Dev"]}, E2EE).put == {}
