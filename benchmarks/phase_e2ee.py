@@ -15,10 +15,10 @@ Usage: .venv/bin/python benchmarks/phase_e2ee.py [SIZES...]   (default: 10 100 5
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import tempfile
 import time
-import resource
 from pathlib import Path
 
 import httpx
