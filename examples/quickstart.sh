@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end, with nothing else to set up: start the embedded Phase sandbox, plan
-# and apply the example organisation, show that the next plan is empty, make a change outside
+# and apply the example organisation, show that the next plan is empty, check an end-to-end
+# encrypted grant with the grantee's own key, make a change outside
 # git and report it as drift (text and a self-contained HTML file), then stop the sandbox.
 #
 # Usage: bash examples/quickstart.sh   (after `python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'`)
@@ -40,6 +41,8 @@ step "apply"
 expect 0 "$bin/reconciler" apply "$spec" --auto-approve
 step "plan again (exit 0: converged)"
 expect 0 "$bin/reconciler" plan "$spec" --detailed-exitcode --stats
+step "the end-to-end encrypted grant, checked from the grantee's side"
+expect 0 "$bin/python" examples/grantee_decrypts.py dana@acme.test vault Development
 
 step "a change outside git: edit an app description by hand"
 "$bin/python" examples/out_of_band.py payments
