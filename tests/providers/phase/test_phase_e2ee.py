@@ -187,3 +187,22 @@ def test_a_key_replaced_between_plan_and_apply_is_refused_at_apply(org: Org) -> 
     failed = {str(r.address): r.message or "" for r in result.of_status(Status.FAILED)}
     assert "identity key changed since the plan" in failed["phase.member.dev@acme.test"]
     assert open_env(org, org.phase.pat("dev@acme.test"), "vault", "Production") is None
+
+
+def test_a_demoted_admin_keeps_the_e2ee_environments_the_spec_gives(org: Org) -> None:
+    org.converge()
+    org.edit(
+        "people.yaml",
+        "    admin@acme.test:\n      role: Admin\n",
+        "    admin@acme.test:\n      role: Developer\n      access:\n"
+        "        vault: [Development]\n        legacy-api: [Development]\n",
+    )
+    org.phase.control("DELETE", "counters/")
+    org.converge()
+    # the admin is in vault's app list: a REST access update would have wiped its keys
+    assert not any("access" in r and r.startswith("PUT") for r in counters(org))
+    admin = org.phase.pat("admin@acme.test")
+    assert open_env(org, admin, "vault", "Development") is not None
+    assert open_env(org, admin, "vault", "Production") is None
+    assert open_env(org, admin, "legacy-api", "Development") is not None
+    assert open_env(org, admin, "legacy-api", "Staging") is None
