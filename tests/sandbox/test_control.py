@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.crypto.password import password_auth_hash
+
 
 def test_reset_restores_the_default_organisation(phase: Any) -> None:
     with phase.owner() as owner:
@@ -210,3 +212,28 @@ def test_faults_are_deterministic(phase: Any) -> None:
 def test_unknown_control_paths_are_404(phase: Any) -> None:
     assert httpx.get(f"{phase.url}/_sandbox/nothing/").status_code == 404
     assert httpx.get(f"{phase.url}/_sandbox/reset/").status_code == 404
+
+
+def test_faults_can_be_limited_to_matching_requests(phase: Any) -> None:
+    phase.control("POST", "faults/", {"errors": 1, "error_status": 502, "only": "POST /v1/apps/"})
+    with phase.owner() as owner:
+        assert owner.get("/v1/apps/").status_code == 200  # not matched: untouched
+        assert owner.post("/v1/apps/", json={"name": "once"}).status_code == 502
+        assert owner.post("/v1/apps/", json={"name": "once"}).status_code == 201
+    # GraphQL requests match on their operation name
+    phase.control("POST", "faults/", {"errors": 1, "only": "GetServerKey"})
+    session = httpx.Client(base_url=phase.url, timeout=10)
+    creds = phase.credentials
+    login = session.post(
+        "/auth/password/login/",
+        json={
+            "email": creds["PHASE_EMAIL"],
+            "authHash": password_auth_hash(creds["PHASE_PASSWORD"], creds["PHASE_EMAIL"]),
+        },
+    )
+    assert login.status_code == 200
+    query = {"operationName": "GetServerKey", "query": "query GetServerKey { serverPublicKey }"}
+    assert session.post("/graphql/", json=query).status_code == 503
+    assert session.post("/graphql/", json=query).status_code == 200
+    with pytest.raises(httpx.HTTPStatusError):
+        phase.control("POST", "faults/", {"only": 3})

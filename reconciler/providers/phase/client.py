@@ -121,7 +121,7 @@ class PhaseClient:
                     attempt += 1
                     self._count("retries")
                     log.info("%s %s: %s, retry %d", method, path, type(exc).__name__, attempt)
-                    self.sleep(self._backoff(attempt))
+                    self.sleep(self.backoff(attempt))
                     continue
                 raise TransportError(
                     address, f"{method} {path}: {type(exc).__name__} (no answer from the target)"
@@ -141,7 +141,7 @@ class PhaseClient:
                 attempt += 1
                 self._count("retries")
                 log.info("%s %s: HTTP %d, retry %d", method, path, status, attempt)
-                self.sleep(self._backoff(attempt))
+                self.sleep(self.backoff(attempt))
                 continue
             if status == 404 and ok_missing:
                 return None
@@ -168,7 +168,7 @@ class PhaseClient:
             return 1.0
 
     @staticmethod
-    def _backoff(attempt: int) -> float:
+    def backoff(attempt: int) -> float:
         return float(min(8.0, 0.1 * 2**attempt) * (0.5 + random.random()))
 
     def get(self, path: str, params: dict[str, str] | None = None, address: object = None) -> Any:

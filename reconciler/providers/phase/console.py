@@ -10,6 +10,12 @@ operation names. Every ``envKeys`` entry is an ``EnvironmentKeyInput`` built by
 ``e2ee.KeyHolder``: ciphertexts only.
 
 Errors name the operation and the server's message, never variables (they hold ciphertexts).
+GraphQL requests are POSTs, which the client never retries by itself: the login, the queries
+and the mutations that converge when repeated (``addAppMember`` and
+``updateMemberEnvironmentScope`` upsert keys, ``initEnvSync`` sets the server's copies) are sent
+again after a server error or a lost answer; ``removeAppMember`` too, an "is not a member"
+answer to a repeat meaning the first one was done. ``createEnvironment`` is not repeated: the
+provider looks the environment up instead.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ class Identities:
 class Console:
     """One console session for ``email`` (logged in on first use)."""
 
+    ATTEMPTS = 3
+
     def __init__(
         self,
         client: PhaseClient,
@@ -103,10 +111,10 @@ class Console:
             "authHash": password_auth_hash(self.password.reveal(), self.email),
         }
         try:
-            self.client.request(
-                "POST", "/auth/password/login/", body=body, address="phase", root=True
-            )
+            self._post("/auth/password/login/", body, "phase.connection", retry=True)
         except ProviderError as exc:
+            if exc.status is None or exc.status >= 500:
+                raise
             raise ProviderError(
                 "phase.connection",
                 f"console login as {self.email} failed (check email and password): "
@@ -115,21 +123,36 @@ class Console:
             ) from None
         self.logged_in = True
 
+    def _post(self, path: str, body: Mapping[str, Any], address: object, *, retry: bool) -> Any:
+        """POST, sent again (``retry``) after an answer that may not have come back."""
+        attempts = self.ATTEMPTS if retry else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.client.request("POST", path, body=body, address=address, root=True)
+            except ProviderError as exc:
+                if attempt == attempts or not (exc.status is None or exc.status >= 500):
+                    raise
+                log.info("POST %s: %s, sent again", path, exc.status or "no answer")
+                self.client.sleep(self.client.backoff(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def query(
-        self, operation: str, document: str, variables: Mapping[str, Any], address: object = None
+        self,
+        operation: str,
+        document: str,
+        variables: Mapping[str, Any],
+        address: object = None,
+        *,
+        retry: bool = True,
     ) -> Any:
-        """``data`` of one GraphQL operation; a resolver error raises ``ProviderError``."""
+        """``data`` of one GraphQL operation; a resolver error raises ``ProviderError``.
+        ``retry``: the operation may be sent again (see the module docstring)."""
         if not self.logged_in:
             self.login()
         where = address if address is not None else "phase.connection"
         log.debug("console %s for %s", operation, where)
-        answer = self.client.request(
-            "POST",
-            "/graphql/",
-            body={"operationName": operation, "query": document, "variables": dict(variables)},
-            address=where,
-            root=True,
-        )
+        body = {"operationName": operation, "query": document, "variables": dict(variables)}
+        answer = self._post("/graphql/", body, where, retry=retry)
         if not isinstance(answer, Mapping) or "data" not in answer:
             raise ProviderError(where, f"console API: {operation}: unexpected answer")
         errors = answer.get("errors")
@@ -186,7 +209,12 @@ class Console:
             "appId": app_id,
         }
         if op == "remove":
-            self.query("RemoveMemberFromApp", REMOVE_APP_MEMBER, variables, address)
+            try:
+                self.query("RemoveMemberFromApp", REMOVE_APP_MEMBER, variables, address)
+            except ProviderError as exc:
+                # a repeat after a lost answer: the first request removed it
+                if "not a member of this app" not in exc.message:
+                    raise
             return
         variables["envKeys"] = [dict(k) for k in env_keys]
         if op == "add":
@@ -206,6 +234,7 @@ class Console:
             CREATE_ENV,
             {"envInput": dict(env_input), "adminKeys": [dict(k) for k in admin_keys]},
             address,
+            retry=False,
         )
         return str(data["createEnvironment"]["environment"]["id"])
 

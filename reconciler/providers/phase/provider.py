@@ -105,12 +105,7 @@ class PhaseProvider:
         """The organisation's id (from ``/secrets/tokens/``; one request, then cached)."""
         if self._org is None:
             try:
-                keys = p.parse(
-                    p.KeysView,
-                    self.client.request("GET", "/secrets/tokens/", address=NAME, root=True),
-                    NAME,
-                    "GET /secrets/tokens/",
-                )
+                keys = self._read_keys()
             except ProviderError:
                 return None
             self._org = keys.organisation.id if keys.organisation else None
@@ -742,14 +737,18 @@ class PhaseProvider:
             app_id = self._id("apps", step.app, a)
             self.console.set_app_access(step.op, kind, principal_id, app_id, keys, a)
 
-    def _refresh_held(self) -> None:
-        """Read the applier's key rows again (``/secrets/tokens/``)."""
-        keys = p.parse(
+    def _read_keys(self) -> p.KeysView:
+        """The applier's key rows as the server has them now (``/secrets/tokens/``)."""
+        return p.parse(
             p.KeysView,
             self.client.request("GET", "/secrets/tokens/", address=NAME, root=True),
             NAME,
             "GET /secrets/tokens/",
         )
+
+    def _refresh_held(self) -> None:
+        """Read the applier's key rows again."""
+        keys = self._read_keys()
         with self.lock:
             label = {v: k for k, v in self.index.envs.items()}
             for app in keys.apps:
@@ -1004,13 +1003,38 @@ class PhaseProvider:
             for m, (seed, salt) in sorted(wrapped.items())
             if m != owner
         ]
-        env_id = self.console.create_environment(env_input, admin_keys, a)
+        try:
+            env_id = self.console.create_environment(env_input, admin_keys, a)
+        except ProviderError as exc:
+            # The answer may be lost after the environment was made: adopt it by name (its
+            # key, wrapped for the applier, is then in the applier's key rows).
+            found = self._find_held_env(app_id, name) if ambiguous(exc) else None
+            if found is None:
+                raise
+            self._remember("envs", a.name, found)
+            return Outcome(server_id=found, message="adopted existing environment")
         with self.lock:
             self.index.envs[a.name] = env_id
             mine = wrapped.get(self.index.caller_id)
             if mine is not None:  # the applier can grant it later in this run
                 self.index.held[a.name] = HeldKey(public, mine[0], mine[1])
         return Outcome(server_id=env_id)
+
+    def _find_held_env(self, app_id: str, name: str) -> str | None:
+        """The id of the environment ``name`` of ``app_id`` among the applier's key rows
+        (``/secrets/tokens/``, which holds E2EE apps too), recording its key row."""
+        for app in self._read_keys().apps:
+            for row in app.environment_keys if app.id == app_id else ():
+                if row.environment.name.lower() != name.lower():
+                    continue
+                if row.identity_key and row.wrapped_seed and row.wrapped_salt:
+                    with self.lock:
+                        label = next(k for k, v in self.index.apps.items() if v == app_id)
+                        self.index.held[n.env_key(label, name)] = HeldKey(
+                            row.identity_key, row.wrapped_seed, row.wrapped_salt
+                        )
+                return row.environment.id
+        return None
 
     def _envs_of(self, app_id: str) -> list[Mapping[str, Any]]:
         data = self.client.request("GET", "/v1/environments/", params={"app_id": app_id})

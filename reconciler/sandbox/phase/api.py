@@ -16,6 +16,7 @@ from ``auth.authenticate``), ``IsAuthenticated`` (401), the plan throttle (429),
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
@@ -93,7 +94,9 @@ class Faults:
     answer and without processing; ``errors`` answers ``error_status`` without processing;
     ``error_every`` answers ``error_status`` to every Nth request; ``throttle`` answers 429 with
     ``Retry-After: retry_after``; ``lost`` processes the request, then closes the connection so
-    the answer is lost (the change is made).
+    the answer is lost (the change is made). ``only``, when set, limits every fault to the
+    requests whose ``METHOD /route`` (for GraphQL followed by `` operationName``, e.g.
+    ``POST /graphql/ CreateEnv``) contains it; the others pass untouched.
     """
 
     latency_ms: int = 0
@@ -104,6 +107,7 @@ class Faults:
     throttle: int = 0
     retry_after: int = 1
     lost: int = 0
+    only: str = ""
     seen: int = 0
 
 
@@ -247,7 +251,7 @@ def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Res
     runtime.counters["total"] += 1
     store = runtime.store
     with store.lock:
-        faults = runtime.faults
+        faults = runtime.faults if _faulted(runtime.faults, request, name) else Faults()
         faults.seen += 1
         if faults.drops > 0:
             faults.drops -= 1
@@ -275,6 +279,20 @@ def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Res
 
 
 Control = Callable[[str, str, bytes, str | None], Response]
+
+
+def _faulted(faults: Faults, request: Incoming, name: str) -> bool:
+    """Whether ``faults`` apply to this request (``Faults.only``)."""
+    if not faults.only:
+        return True
+    label = f"{request.method} /{name}"
+    if name == "graphql/":
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = {}
+        label += f" {body.get('operationName') or ''}" if isinstance(body, dict) else ""
+    return faults.only in label
 
 
 def build_app(runtime: Runtime, control: Control, extras: dict[str, Extra]) -> Any:

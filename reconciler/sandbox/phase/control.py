@@ -23,7 +23,8 @@ loopback). Every path keeps its trailing slash.
                                                      (the sandbox plays their devices)
 ``GET|DELETE /_sandbox/counters/``                   API requests per ``METHOD /route`` and
                                                      ``total`` (DELETE resets)
-``GET|POST|DELETE /_sandbox/faults/``                read, set (fields of ``api.Faults``) or
+``GET|POST|DELETE /_sandbox/faults/``                read, set (fields of ``api.Faults``; ``only``
+                                                     limits them to matching requests) or
                                                      clear injected faults
 ===================================================  ============================================
 
@@ -136,10 +137,14 @@ def _faults(body: Any) -> Faults:
     unknown = set(body) - names
     if unknown:
         raise ApiError(400, f"sandbox: unknown fault fields {sorted(unknown)}")
+    only = body.get("only", "")
+    if not isinstance(only, str):
+        raise ApiError(400, "sandbox: 'only' is a text")
     try:
-        return Faults(**{k: int(v) for k, v in body.items()})
+        counts = {k: int(v) for k, v in body.items() if k != "only"}
     except (TypeError, ValueError):
-        raise ApiError(400, "sandbox: fault values are integers") from None
+        raise ApiError(400, "sandbox: fault values are integers ('only' a text)") from None
+    return Faults(only=only, **counts)
 
 
 def _accept(store: Store, by_email: str | None = None, by_id: str | None = None) -> dict[str, str]:

@@ -206,3 +206,45 @@ def test_a_demoted_admin_keeps_the_e2ee_environments_the_spec_gives(org: Org) ->
     assert open_env(org, admin, "vault", "Production") is None
     assert open_env(org, admin, "legacy-api", "Development") is not None
     assert open_env(org, admin, "legacy-api", "Staging") is None
+
+
+def test_lost_answers_of_console_steps_are_adopted_or_sent_again(org: Org) -> None:
+    """The E2EE environment's creation answer is lost: it is found among the applier's keys
+    and adopted; a grant's answer is lost: the upsert is sent again. Nothing fails."""
+    org.edit("people.yaml", "        vault: [Development, Audit]\n", "")
+    org.edit("people.yaml", "        vault: [Production]\n", "")
+    org.edit("phase.yaml", "        - Audit\n", "")
+    org.converge()
+    vault = "      sse: false\n      environments:\n        - Development\n        - Production\n"
+    org.edit("phase.yaml", vault, vault + "        - Audit\n")
+    org.edit("people.yaml", "        checkout: [dev, qa]\n",
+             "        checkout: [dev, qa]\n        vault: [Audit]\n")  # fmt: skip
+    with Session(org.spec) as session:
+        plan = session.make_plan()
+        assert [str(c.address) for c in plan.executable] == [
+            "phase.environment.vault/Audit",
+            "phase.member.dana@acme.test",
+        ]
+        org.phase.control("POST", "faults/", {"lost": 1, "only": "CreateEnv"})
+        try:
+            first = session.apply(plan, concurrency=1)
+        finally:
+            org.phase.control("DELETE", "faults/")
+    assert first.ok, [r.line() for r in first.results]
+    created = {str(r.address): r.message for r in first.results}
+    assert created["phase.environment.vault/Audit"] == "adopted existing environment"
+    assert open_env(org, org.phase.pat("dana@acme.test"), "vault", "Audit") is not None
+    assert org.run("plan", str(org.spec), "--detailed-exitcode").exit_code == 0
+    # a grant whose answer is lost twice is sent again, and converges
+    org.edit("people.yaml", "        vault: [Audit]\n", "        vault: [Audit, Development]\n")
+    with Session(org.spec) as session:
+        plan = session.make_plan()
+        org.phase.control("POST", "faults/", {"lost": 2, "only": "UpdateEnvScope"})
+        try:
+            result = session.apply(plan, concurrency=1)
+        finally:
+            org.phase.control("DELETE", "faults/")
+    assert result.ok, [r.line() for r in result.results]
+    assert open_env(org, org.phase.pat("dana@acme.test"), "vault", "Development") is not None
+    again = org.run("plan", str(org.spec), "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
