@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import httpx
+from table import report
 
 from reconciler import engine
 from reconciler.providers.phase import e2ee
@@ -122,20 +123,14 @@ def run(n: int) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    sizes = [int(a) for a in argv] or [10, 100, 500]
-    print("| members | plan req | plan s | apply req | apply s | wrap s | re-plan req | re-plan s "
-          "| change apply req | change apply s | peak RSS MiB |")  # fmt: skip
-    print("|---:" * 11 + "|")
-    for n in sizes:
-        o = run(n)
-        print(
-            f"| {n} | {o['grant_plan_req']:.0f} | {o['grant_plan_s']:.2f} | "
-            f"{o['grant_apply_req']:.0f} | {o['grant_apply_s']:.2f} | {o['grant_wrap_s']:.2f} | "
-            f"{o['replan_req']:.0f} | {o['replan_s']:.2f} | {o['change_apply_req']:.0f} | "
-            f"{o['change_apply_s']:.2f} | {o['peak_mib']:.1f} |",
-            flush=True,
-        )
-    return 0
+    columns = [
+        ("plan req", "grant_plan_req"), ("plan s", "grant_plan_s"),
+        ("apply req", "grant_apply_req"), ("apply s", "grant_apply_s"),
+        ("wrap s", "grant_wrap_s"), ("re-plan req", "replan_req"), ("re-plan s", "replan_s"),
+        ("change apply req", "change_apply_req"), ("change apply s", "change_apply_s"),
+        ("peak RSS MiB", "peak_mib"),
+    ]  # fmt: skip
+    return report(columns, [int(a) for a in argv] or [10, 100, 500], run)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import tracemalloc
 from pathlib import Path
 
 import httpx
+from table import report
 
 from reconciler import engine
 from reconciler.sandbox.server import Sandbox
@@ -89,20 +90,13 @@ def run(n: int) -> dict[str, float]:
 
 
 def main(argv: list[str]) -> int:
-    sizes = [int(a) for a in argv] or [10, 100, 1000]
-    print("| apps | objects | changes | plan req | plan s | apply req | apply s | re-plan req "
-          "| re-plan s | per-resource refresh req | peak MiB |")  # fmt: skip
-    print("|---:" * 11 + "|")
-    for n in sizes:
-        o = run(n)
-        print(
-            f"| {n} | {o['objects']:.0f} | {o['changes']:.0f} | {o['plan_req']:.0f} | "
-            f"{o['plan_s']:.2f} | {o['apply_req']:.0f} | {o['apply_s']:.2f} | "
-            f"{o['replan_req']:.0f} | {o['replan_s']:.2f} | {o['per_resource_req']:.0f} | "
-            f"{o['peak_mib']:.1f} |",
-            flush=True,
-        )
-    return 0
+    columns = [
+        ("objects", "objects"), ("changes", "changes"), ("plan req", "plan_req"),
+        ("plan s", "plan_s"), ("apply req", "apply_req"), ("apply s", "apply_s"),
+        ("re-plan req", "replan_req"), ("re-plan s", "replan_s"),
+        ("per-resource refresh req", "per_resource_req"), ("peak MiB", "peak_mib"),
+    ]  # fmt: skip
+    return report(columns, [int(a) for a in argv] or [10, 100, 1000], run)
 
 
 if __name__ == "__main__":

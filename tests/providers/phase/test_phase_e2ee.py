@@ -10,7 +10,7 @@ from typing import Any
 
 from phase_org import Org
 
-from reconciler.apply.result import Status
+from reconciler.apply.result import ApplyResult, Status
 from reconciler.crypto.keyring import EnvSecrets, Keyring
 from reconciler.crypto.tokens import parse_token
 from reconciler.engine import Session
@@ -208,6 +208,18 @@ def test_a_demoted_admin_keeps_the_e2ee_environments_the_spec_gives(org: Org) ->
     assert open_env(org, admin, "legacy-api", "Staging") is None
 
 
+def apply_under(org: Org, faults: dict[str, Any]) -> ApplyResult:
+    """Plan cleanly, then apply (one change at a time) under ``faults``."""
+    with Session(org.spec) as session:
+        plan = session.make_plan()
+        assert not plan.refused, plan.violations
+        org.phase.control("POST", "faults/", faults)
+        try:
+            return session.apply(plan, concurrency=1)
+        finally:
+            org.phase.control("DELETE", "faults/")
+
+
 def test_lost_answers_of_console_steps_are_adopted_or_sent_again(org: Org) -> None:
     """The E2EE environment's creation answer is lost: it is found among the applier's keys
     and adopted; a grant's answer is lost: the upsert is sent again. Nothing fails."""
@@ -219,17 +231,7 @@ def test_lost_answers_of_console_steps_are_adopted_or_sent_again(org: Org) -> No
     org.edit("phase.yaml", vault, vault + "        - Audit\n")
     org.edit("people.yaml", "        checkout: [dev, qa]\n",
              "        checkout: [dev, qa]\n        vault: [Audit]\n")  # fmt: skip
-    with Session(org.spec) as session:
-        plan = session.make_plan()
-        assert [str(c.address) for c in plan.executable] == [
-            "phase.environment.vault/Audit",
-            "phase.member.dana@acme.test",
-        ]
-        org.phase.control("POST", "faults/", {"lost": 1, "only": "CreateEnv"})
-        try:
-            first = session.apply(plan, concurrency=1)
-        finally:
-            org.phase.control("DELETE", "faults/")
+    first = apply_under(org, {"lost": 1, "only": "CreateEnv"})
     assert first.ok, [r.line() for r in first.results]
     created = {str(r.address): r.message for r in first.results}
     assert created["phase.environment.vault/Audit"] == "adopted existing environment"
@@ -237,13 +239,7 @@ def test_lost_answers_of_console_steps_are_adopted_or_sent_again(org: Org) -> No
     assert org.run("plan", str(org.spec), "--detailed-exitcode").exit_code == 0
     # a grant whose answer is lost twice is sent again, and converges
     org.edit("people.yaml", "        vault: [Audit]\n", "        vault: [Audit, Development]\n")
-    with Session(org.spec) as session:
-        plan = session.make_plan()
-        org.phase.control("POST", "faults/", {"lost": 2, "only": "UpdateEnvScope"})
-        try:
-            result = session.apply(plan, concurrency=1)
-        finally:
-            org.phase.control("DELETE", "faults/")
+    result = apply_under(org, {"lost": 2, "only": "UpdateEnvScope"})
     assert result.ok, [r.line() for r in result.results]
     assert open_env(org, org.phase.pat("dana@acme.test"), "vault", "Development") is not None
     again = org.run("plan", str(org.spec), "--detailed-exitcode")
