@@ -148,10 +148,11 @@ def test_apply_refuses_a_recipient_whose_identity_key_changed_since_the_plan(org
 def test_enabling_server_side_encryption(org: Org) -> None:
     org.converge()
     org.edit("phase.yaml", "      sse: false\n", "      sse: true\n")
+    org.edit("phase.yaml", "        - Audit\n", "        - Audit\n        - Qa\n")
     plan = org.run("plan", str(org.spec))
     assert "sse: false -> true" in plan.stdout and "enable_sse" in plan.stdout
     assert "one-way" in plan.stdout
-    org.converge()
+    org.converge()  # the new environment is created through REST once SSE is on
     with org.phase.owner() as owner:
         apps = {a["name"]: a for a in owner.get("/v1/apps/").json()["data"]}
         assert apps["vault"]["sseEnabled"] is True
@@ -244,3 +245,17 @@ def test_lost_answers_of_console_steps_are_adopted_or_sent_again(org: Org) -> No
     assert open_env(org, org.phase.pat("dana@acme.test"), "vault", "Development") is not None
     again = org.run("plan", str(org.spec), "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+
+
+def test_a_promoted_member_gets_the_e2ee_environments_the_applier_holds(org: Org) -> None:
+    org.converge()
+    org.edit(
+        "people.yaml",
+        "    dev@acme.test:\n      role: Developer\n      access:\n"
+        "        legacy-api: [Development]\n",
+        "    dev@acme.test:\n      role: Admin\n",
+    )
+    org.converge()
+    dev = org.phase.pat("dev@acme.test")
+    for env in ("Development", "Production", "Audit"):
+        assert open_env(org, dev, "vault", env) is not None, env
