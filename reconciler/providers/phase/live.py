@@ -7,9 +7,10 @@ Requests (contracts/phase.md §5), every list endpoint once:
   when the server does not answer it);
 * ``/v1/roles/`` (+ one detail per custom role: the list has no permissions), ``/v1/apps/``,
   ``/v1/service-accounts/`` (+ one detail per account: its access and tokens), ``/v1/members/``
-  (+ one access view per member without a global-access role: Owner and Admin members hold every
-  app and are never given access updates), ``/v1/members/invites/``, ``/v1/teams/`` (+ one detail
-  per team: members and access).
+  (+ one access view per member, Owner and Admin members too: they are never given access
+  updates, but their views say which apps, E2EE ones above all, a demotion would revoke and who
+  holds E2EE keys), ``/v1/members/invites/``, ``/v1/teams/`` (+ one detail per team: members and
+  access).
 
 Detail requests run in a small thread pool; the client's token bucket paces them all.
 
@@ -518,11 +519,6 @@ class Reader:
                 self.idx.member_roles[member.id] = member.role.name
             if member.id == self.idx.caller_id:
                 self.idx.caller_email = email
-        need = [
-            m
-            for m in listed
-            if not n.is_global(m.role.name if m.role else None, self.idx.global_roles)
-        ]
         views = pool_map(
             lambda m: p.parse(
                 p.MemberAccess,
@@ -530,7 +526,7 @@ class Reader:
                 addr("member", m.email.lower()),
                 "GET /v1/members/{id}/access/",
             ),
-            need,
+            listed,
         )
         by_id = {v.id: v for v in views}
         return [(m, by_id.get(m.id)) for m in listed]

@@ -492,7 +492,10 @@ class PhaseProvider:
                     )
         if a.kind in ("member", "service_account") and act is Action.UPDATE and not self.e2ee:
             sends_access = "access" in diffs or bool(change.details.get("resend_access"))
-            if a.kind == "member" and _promotes(change, self.index.global_roles):
+            if a.kind == "member" and (
+                _promotes(change, self.index.global_roles)
+                or _promotes(change, self.index.global_roles, demotion=True)
+            ):
                 sends_access = True
             held = _strings(have.get("e2ee_access"))
             if sends_access and held:
@@ -758,44 +761,6 @@ class PhaseProvider:
                         self.index.held[key] = HeldKey(
                             row.identity_key, row.wrapped_seed, row.wrapped_salt
                         )
-
-    def _current_access(self, change: Change, path: str) -> Change:
-        """``change`` with its live access read again from the access view at ``path``."""
-        a = change.address
-        view = p.parse(
-            p.MemberAccess,
-            self.client.request("GET", path, address=a),
-            a,
-            "GET /v1/members/{id}/access/",
-        )
-        with self.lock:
-            app_label = {v: k for k, v in self.index.apps.items()}
-            env_label = {v: k for k, v in self.index.envs.items()}
-            sse = dict(self.index.app_sse)
-        grants: dict[str, list[str]] = {}
-        listed: list[str] = []
-        guarded: list[str] = []
-        for app in view.apps:
-            label = app_label.get(app.id)
-            if label is None:
-                guarded.append(f"?{app.id}")
-                continue
-            listed.append(label)
-            if not sse.get(label, True) and not self.e2ee:
-                guarded.append(label)
-                continue
-            for env in app.environments:
-                key = env_label.get(env.id)
-                if key is not None:
-                    grants.setdefault(label, []).append(n.split_key(key)[1])
-        live = change.live
-        assert live is not None
-        fresh = dataclasses.replace(
-            live,
-            attributes={**live.attributes, "e2ee_access": sorted(guarded)},
-            meta={**live.meta, "access": grants, "apps": sorted(listed)},
-        )
-        return dataclasses.replace(change, live=fresh)
 
     def _keys(self) -> KeyHolder:
         """The applier's keys, recovered on first use (one per read)."""
@@ -1364,17 +1329,6 @@ class PhaseProvider:
             and not n.is_global(wanted_role, globals_)
         )
         path = f"/v1/members/{member_id}/access/"
-        if demote:
-            # The plan does not read the access views of global-access members: read it now, so
-            # that apps it holds (E2EE ones above all) are known before anything changes.
-            change = self._current_access(change, path)
-            held = _strings(change.live.attributes.get("e2ee_access")) if change.live else []
-            if held and not self.e2ee:
-                raise ProviderError(
-                    a,
-                    f"refusing the demotion: the access update that follows it would revoke "
-                    f"access to {held[0]} (end-to-end encrypted or not visible to this token)",
-                )
         try:
             if promote:
                 # keys for every environment first: role changes grant none
@@ -1598,9 +1552,12 @@ def _opt(value: JSON | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _promotes(change: Change, global_roles: set[str]) -> bool:
+def _promotes(change: Change, global_roles: set[str], *, demotion: bool = False) -> bool:
+    """The change gives a member a global-access role (``demotion``: takes it away)."""
     want = change.desired.attributes.get("role") if change.desired else None
     have = change.live.attributes.get("role") if change.live else None
+    if demotion:
+        want, have = have, want
     return n.is_global(_opt(want), global_roles) and not n.is_global(_opt(have), global_roles)
 
 
