@@ -298,3 +298,35 @@ def test_create_an_e2ee_environment_then_enable_sse(phase: Any, console: Console
         )
         grant = {"apps": [{"id": vault, "environments": [made["id"]]}]}
         assert owner.put(f"/v1/members/{dana}/access/", json=grant).status_code == 200
+
+
+def test_rename_and_delete_an_environment(phase: Any, console: Console) -> None:
+    _vault, opened = vault_of(console)
+    dev_id, prod_id = opened["Development"][0], opened["Production"][0]
+
+    def error(operation: str, variables: dict[str, Any]) -> str:
+        answer = console.gql(operation, variables)
+        assert answer["data"] is not None and None in answer["data"].values(), answer
+        return str(answer["errors"][0]["message"])
+
+    assert error("RenameEnv", {"environmentId": dev_id, "name": "no spaces"}).startswith(
+        "Environment name is invalid!"
+    )
+    assert (
+        error("RenameEnv", {"environmentId": dev_id, "name": "PRODUCTION"})
+        == "An Environment with this name already exists in this App!"
+    )
+    assert error("DeleteEnv", {"environmentId": "nope"}) == (
+        "Environment matching query does not exist."
+    )
+    renamed = console.data("RenameEnv", {"environmentId": dev_id, "name": "Dev-2"})
+    assert renamed["renameEnvironment"]["environment"]["name"] == "Dev-2"
+    assert console.data("DeleteEnv", {"environmentId": prod_id}) == {
+        "deleteEnvironment": {"ok": True}
+    }
+    _vault, after = vault_of(console)
+    assert set(after) == {"Dev-2"} and after["Dev-2"] == (dev_id, *opened["Development"][1:])
+    phase.control("POST", "changes/", {"changes": [{"op": "set_plan", "plan": "FR"}]})
+    assert error("RenameEnv", {"environmentId": dev_id, "name": "Dev-3"}) == (
+        "Your Organisation doesn't have access to Custom Environments"
+    )

@@ -14,8 +14,9 @@ GraphQL requests are POSTs, which the client never retries by itself: the login,
 and the mutations that converge when repeated (``addAppMember`` and
 ``updateMemberEnvironmentScope`` upsert keys, ``initEnvSync`` sets the server's copies) are sent
 again after a server error or a lost answer; ``removeAppMember`` too, an "is not a member"
-answer to a repeat meaning the first one was done. ``createEnvironment`` is not repeated: the
-provider looks the environment up instead.
+answer to a repeat meaning the first one was done. ``renameEnvironment`` and ``deleteEnvironment``
+(gone already) converge too. ``createEnvironment`` is not repeated: the provider looks the
+environment up instead.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ CREATE_ENV = (
     "$wrappedSeed: String, $wrappedSalt: String) { createEnvironment(environmentData: "
     "$envInput, adminKeys: $adminKeys, wrappedSeed: $wrappedSeed, wrappedSalt: $wrappedSalt) "
     "{ environment { id name envType index } } }"
+)
+RENAME_ENV = (
+    "mutation RenameEnv($environmentId: ID!, $name: String!) { renameEnvironment("
+    "environmentId: $environmentId, name: $name) { environment { id name } } }"
+)
+DELETE_ENV = (
+    "mutation DeleteEnv($environmentId: ID!) { deleteEnvironment(environmentId: "
+    "$environmentId) { ok } }"
 )
 INIT_SYNC = (
     "mutation InitAppSyncing($appId: ID!, $envKeys: [EnvironmentKeyInput]) "
@@ -237,6 +246,19 @@ class Console:
             retry=False,
         )
         return str(data["createEnvironment"]["environment"]["id"])
+
+    def rename_environment(self, env_id: str, name: str, address: object) -> None:
+        """Rename an environment (no keys involved; the REST API refuses E2EE apps')."""
+        self.query("RenameEnv", RENAME_ENV, {"environmentId": env_id, "name": name}, address)
+
+    def delete_environment(self, env_id: str, address: object) -> None:
+        """Delete an environment with its keys and secrets. A repeat after a lost answer finds
+        it gone, which is what was asked."""
+        try:
+            self.query("DeleteEnv", DELETE_ENV, {"environmentId": env_id}, address)
+        except ProviderError as exc:
+            if "matching query does not exist" not in exc.message:
+                raise
 
     def init_env_sync(
         self, app_id: str, env_keys: Sequence[Mapping[str, str]], address: object

@@ -11,11 +11,11 @@ guards the dangerous ones again):
   app's environments (REST cannot). With one (``connection.email``/``password``, a PAT), E2EE
   grants are made by re-wrapping environment keys here (``e2ee.py``), such a principal's access
   changes app by app through the console and never by a REST update, environments of E2EE apps
-  are created through the console, and ``sse: true`` on an E2EE app enables server-side
-  encryption. Plans show each wrap with the recipient's key fingerprint and the key holder; a
-  plan is refused when the applier holds no key for an environment it must wrap, or when it
-  would leave an environment with no key holder; apply refuses a recipient whose identity key
-  changed since the plan.
+  are created (with a fresh key), renamed and deleted through the console, and ``sse: true``
+  on an E2EE app enables server-side encryption. Plans show each wrap with the recipient's
+  key fingerprint and the key holder; a plan is refused when the applier holds no key for an
+  environment it must wrap, or when it would leave an environment with no key holder; apply
+  refuses a recipient whose identity key changed since the plan.
 * The owner is never changed or removed, and nobody is given the Owner role; the applying
   principal never changes its own role, access, team or membership.
 * Promotion to a global-access role: access to every SSE environment first, then the role
@@ -466,15 +466,12 @@ class PhaseProvider:
             a.kind == "environment"
             and n.split_key(a.name)[0] in e2ee
             and act is not Action.DEFERRED
-            and not (act is Action.CREATE and self.e2ee)
+            and not self.e2ee
         ):
             refuse(
                 "e2ee",
-                "environments of an end-to-end encrypted app cannot be renamed or deleted "
-                "through the API; change them in the console"
-                if act is not Action.CREATE
-                else f"environments of an end-to-end encrypted app are created through the "
-                f"console: {console}",
+                "environments of an end-to-end encrypted app are created, renamed and deleted "
+                f"through the console: {console}",
             )
         if a.kind in ("member", "service_account", "team") and act is not Action.DELETE:
             for app in sorted(set(_mapping(want.get("access"))) & e2ee):
@@ -1008,8 +1005,12 @@ class PhaseProvider:
     def _environment(self, change: Change) -> Outcome:
         a = change.address
         app, _env = n.split_key(a.name)
+        console = self.console if app in self._live_e2ee() else None  # REST refuses E2EE apps
         if change.action is Action.DELETE:
-            return self._delete(change, "environments")
+            if console is None:
+                return self._delete(change, "environments")
+            console.delete_environment(_live_id(change), a)
+            return Outcome()
         want_name = str(change.resource.attributes["name"])
         if change.action is Action.CREATE:
             with self.lock:
@@ -1045,6 +1046,9 @@ class PhaseProvider:
             self._remember("envs", a.name, str(made["id"]))
             return Outcome(server_id=str(made["id"]))
         env_id = _live_id(change)
+        if console is not None:
+            console.rename_environment(env_id, want_name, a)
+            return Outcome(server_id=env_id)
         self.client.request(
             "PUT", f"/v1/environments/{env_id}/", body={"name": want_name}, address=a
         )

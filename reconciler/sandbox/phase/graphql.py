@@ -37,6 +37,10 @@ Operations, with the console's operation names and their variables:
                                wrappedSalt?)``: ``{environment {id, name, envType, index,
                                createdAt, identityKey}}``
 ``InitAppSyncing``             ``initEnvSync(appId, envKeys)``: ``{app {id, sseEnabled}}``
+``RenameEnv``                  ``renameEnvironment(environmentId, name)``: ``{environment {id,
+                               name, updatedAt}}``
+``DeleteEnv``                  ``deleteEnvironment(environmentId)``: ``{ok}`` (hard delete with
+                               its keys and secrets)
 =============================  ==================================================================
 
 ``envKeys`` entries are ``EnvironmentKeyInput`` ``{envId, userId, identityKey, wrappedSeed,
@@ -68,6 +72,8 @@ MUTATIONS = {
     "RemoveMemberFromApp",
     "CreateEnv",
     "InitAppSyncing",
+    "RenameEnv",
+    "DeleteEnv",
 }
 
 
@@ -501,6 +507,51 @@ def init_env_sync(store: Store, member: Row, v: dict[str, Any]) -> dict[str, Any
     return {"initEnvSync": {"app": _app_json(app)}}
 
 
+def _environment(store: Store, env_id: Any) -> tuple[Row, Row]:
+    env = store.table("environments").get(str(env_id))
+    if env is None:
+        raise GraphQLError("Environment matching query does not exist.")
+    return env, store.table("apps")[env["app_id"]]
+
+
+def _custom_envs_allowed(store: Store) -> None:
+    if store.plan == "FR":
+        raise GraphQLError("Your Organisation doesn't have access to Custom Environments")
+
+
+def rename_environment(store: Store, member: Row, v: dict[str, Any]) -> dict[str, Any]:
+    env, app = _environment(store, v.get("environmentId"))
+    if not has_permission(store, "user", member, "update", "Environments", True, app):
+        raise GraphQLError("You do not have permission to rename environments")
+    _custom_envs_allowed(store)
+    name = str(v.get("name") or "")
+    if not GRAPHQL_ENV_NAME.match(name):
+        raise GraphQLError(
+            "Environment name is invalid! Environment names can only includes letters, numbers, "
+            "hyphens and underscores, and must be 32 characters or less."
+        )
+    if any(
+        e["name"].lower() == name.lower() and e["id"] != env["id"]
+        for e in store.envs_of_app(app["id"])
+    ):
+        raise GraphQLError("An Environment with this name already exists in this App!")
+    env["name"], env["updated_at"] = name, now()
+    return {
+        "renameEnvironment": {
+            "environment": {"id": env["id"], "name": name, "updatedAt": env["updated_at"]}
+        }
+    }
+
+
+def delete_environment(store: Store, member: Row, v: dict[str, Any]) -> dict[str, Any]:
+    env, app = _environment(store, v.get("environmentId"))
+    if not has_permission(store, "user", member, "delete", "Environments", True, app):
+        raise GraphQLError("You do not have permission to delete environments")
+    _custom_envs_allowed(store)
+    keys.delete_environment(store, env["id"])
+    return {"deleteEnvironment": {"ok": True}}
+
+
 OPERATIONS: dict[str, tuple[str, Resolver]] = {
     "GetOrganisations": ("organisations", organisations),
     "GetOrganisationMembers": ("organisationMembers", organisation_members),
@@ -514,4 +565,6 @@ OPERATIONS: dict[str, tuple[str, Resolver]] = {
     "RemoveMemberFromApp": ("removeAppMember", remove_app_member),
     "CreateEnv": ("createEnvironment", create_environment),
     "InitAppSyncing": ("initEnvSync", init_env_sync),
+    "RenameEnv": ("renameEnvironment", rename_environment),
+    "DeleteEnv": ("deleteEnvironment", delete_environment),
 }

@@ -259,3 +259,27 @@ def test_a_promoted_member_gets_the_e2ee_environments_the_applier_holds(org: Org
     dev = org.phase.pat("dev@acme.test")
     for env in ("Development", "Production", "Audit"):
         assert open_env(org, dev, "vault", env) is not None, env
+
+
+def test_e2ee_environments_are_renamed_and_deleted_through_the_console(org: Org) -> None:
+    org.converge()
+    org.edit("phase.yaml", "        - Audit\n",
+             "        - {name: Compliance, previous_name: Audit}\n")  # fmt: skip
+    org.edit("people.yaml", "vault: [Development, Audit]", "vault: [Development, Compliance]")
+    org.edit("phase.yaml", "        - Production\n        - {name",
+             "        - {name")  # fmt: skip
+    org.edit("people.yaml", "        vault: [Production]\n", "")
+    plan = org.run("plan", str(org.spec))
+    assert "~ phase.environment.vault/Compliance" in plan.stdout
+    assert "- phase.environment.vault/Production" in plan.stdout
+    org.converge()
+    dana = org.phase.pat("dana@acme.test")
+    assert open_env(org, dana, "vault", "Compliance") is not None  # same key, new name
+    with org.phase.owner() as owner:
+        names = {
+            e["environment"]["name"]
+            for a in owner.get("/secrets/tokens/").json()["apps"]
+            if a["name"] == "vault"
+            for e in a["environment_keys"]
+        }
+    assert names == {"Development", "Compliance"}
