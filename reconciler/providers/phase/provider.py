@@ -271,14 +271,13 @@ class PhaseProvider:
                 "app's secrets from then on"
             )
         if a.kind == "environment" and act is Action.CREATE and n.split_key(a.name)[0] in e2ee:
-            ids = self.index.identities
+            ids = self.index.identities or Identities()
             emails = {v: k for k, v in self.index.members.items()}
             holders = sorted(
                 emails.get(mid, mid)
-                for mid, role in (ids.roles.items() if ids is not None else ())
-                if n.is_global(role, self.index.global_roles) and ids is not None
-                and ids.members.get(mid)
-            )  # fmt: skip
+                for mid, role in ids.roles.items()
+                if n.is_global(role, self.index.global_roles) and ids.members.get(mid)
+            )
             details["e2ee_new_key"] = (
                 "generated here and wrapped for the global-access members: " + ", ".join(holders)
             )
