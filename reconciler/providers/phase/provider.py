@@ -745,9 +745,9 @@ class PhaseProvider:
             "GET /secrets/tokens/",
         )
 
-    def _refresh_held(self) -> None:
-        """Read the applier's key rows again."""
-        keys = self._read_keys()
+    def _refresh_held(self, keys: p.KeysView | None = None) -> None:
+        """Record the applier's key rows (read again unless given) for the known environments."""
+        keys = keys if keys is not None else self._read_keys()
         with self.lock:
             label = {v: k for k, v in self.index.envs.items()}
             for app in keys.apps:
@@ -969,10 +969,9 @@ class PhaseProvider:
         except ProviderError as exc:
             # The answer may be lost after the environment was made: adopt it by name (its
             # key, wrapped for the applier, is then in the applier's key rows).
-            found = self._find_held_env(app_id, name) if ambiguous(exc) else None
+            found = self._find_held_env(app_id, name, a.name) if ambiguous(exc) else None
             if found is None:
                 raise
-            self._remember("envs", a.name, found)
             return Outcome(server_id=found, message="adopted existing environment")
         with self.lock:
             self.index.envs[a.name] = env_id
@@ -981,20 +980,17 @@ class PhaseProvider:
                 self.index.held[a.name] = HeldKey(public, mine[0], mine[1])
         return Outcome(server_id=env_id)
 
-    def _find_held_env(self, app_id: str, name: str) -> str | None:
+    def _find_held_env(self, app_id: str, name: str, label: str) -> str | None:
         """The id of the environment ``name`` of ``app_id`` among the applier's key rows
-        (``/secrets/tokens/``, which holds E2EE apps too), recording its key row."""
-        for app in self._read_keys().apps:
+        (``/secrets/tokens/``, which holds E2EE apps too); found, it is remembered as ``label``
+        with its key row."""
+        keys = self._read_keys()
+        for app in keys.apps:
             for row in app.environment_keys if app.id == app_id else ():
-                if row.environment.name.lower() != name.lower():
-                    continue
-                if row.identity_key and row.wrapped_seed and row.wrapped_salt:
-                    with self.lock:
-                        label = next(k for k, v in self.index.apps.items() if v == app_id)
-                        self.index.held[n.env_key(label, name)] = HeldKey(
-                            row.identity_key, row.wrapped_seed, row.wrapped_salt
-                        )
-                return row.environment.id
+                if row.environment.name.lower() == name.lower():
+                    self._remember("envs", label, row.environment.id)
+                    self._refresh_held(keys)
+                    return row.environment.id
         return None
 
     def _envs_of(self, app_id: str) -> list[Mapping[str, Any]]:
