@@ -20,13 +20,14 @@ public keys.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from reconciler.crypto import primitives as cp
-from reconciler.crypto.keyring import EnvSecrets, KeyMaterialError, Keyring, key_fingerprint
+from reconciler.crypto.keyring import EnvSecrets, KeyMaterialError, Keyring
 from reconciler.crypto.tokens import PhaseToken
 from reconciler.errors import ProviderError
+from reconciler.providers.phase import payloads as p
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,16 @@ class HeldKey:
     wrapped_salt: str
 
 
+def held_keys(keys: p.KeysView) -> dict[str, HeldKey]:
+    """The caller's complete key rows in a ``/secrets/tokens/`` answer, by environment id."""
+    return {
+        row.environment.id: HeldKey(row.identity_key, row.wrapped_seed, row.wrapped_salt)
+        for app in keys.apps
+        for row in app.environment_keys
+        if row.identity_key and row.wrapped_seed and row.wrapped_salt
+    }
+
+
 @dataclass
 class KeyHolder:
     """The applier's keyring and key rows (``"app/env"`` -> ``HeldKey``)."""
@@ -121,13 +132,6 @@ class KeyHolder:
             raise ProviderError("phase.connection", str(exc)) from None
         return cls(keyring, rows)
 
-    @property
-    def fingerprint(self) -> str:
-        return key_fingerprint(self.keyring.public)
-
-    def holds(self, env: str) -> bool:
-        return env in self.rows
-
     def _open(self, env: str, address: object) -> EnvSecrets:
         row = self.rows.get(env)
         if row is None:
@@ -146,35 +150,29 @@ class KeyHolder:
     ) -> list[dict[str, str]]:
         """``EnvironmentKeyInput`` entries for ``envs`` (``"app/env"`` -> env id), wrapped for
         the holder of ed25519 ``identity_key``."""
-        out = []
-        for env, env_id in sorted(envs.items()):
-            secrets = self._open(env, address)
-            try:
-                seed, salt = secrets.wrap_for(identity_key)
-            except KeyMaterialError as exc:
-                raise ProviderError(address, str(exc)) from None
-            finally:
-                secrets.close()
-            out.append(
-                {
-                    "envId": env_id,
-                    "userId": recipient_id,
-                    "identityKey": secrets.public,
-                    "wrappedSeed": seed,
-                    "wrappedSalt": salt,
-                }
-            )
-        return out
+        entries = self._rewrap(envs, lambda s: s.wrap_for(identity_key), address)
+        return [{**entry, "userId": recipient_id} for entry in entries]
 
     def server_keys(
         self, envs: Mapping[str, str], server_public: str, address: object
     ) -> list[dict[str, str]]:
         """``EnvironmentKeyInput`` entries for the server's X25519 key (enabling SSE)."""
+        return self._rewrap(envs, lambda s: s.wrap_for_kx(server_public), address)
+
+    def _rewrap(
+        self,
+        envs: Mapping[str, str],
+        wrap: Callable[[EnvSecrets], tuple[str, str]],
+        address: object,
+    ) -> list[dict[str, str]]:
+        """Open each environment of ``envs`` in turn, ``wrap`` its seed and salt, wipe it."""
         out = []
         for env, env_id in sorted(envs.items()):
             secrets = self._open(env, address)
             try:
-                seed, salt = secrets.wrap_for_kx(server_public)
+                seed, salt = wrap(secrets)
+            except KeyMaterialError as exc:
+                raise ProviderError(address, str(exc)) from None
             finally:
                 secrets.close()
             out.append(

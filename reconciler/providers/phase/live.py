@@ -48,7 +48,7 @@ from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import PhaseClient
 from reconciler.providers.phase.compile import NAME, addr
 from reconciler.providers.phase.console import Identities
-from reconciler.providers.phase.e2ee import HeldKey
+from reconciler.providers.phase.e2ee import HeldKey, held_keys
 from reconciler.state.store import StateStore
 
 T = TypeVar("T")
@@ -79,7 +79,6 @@ class Index:
     organisation: str | None = None
     held: dict[str, HeldKey] = field(default_factory=dict)  # "app/env" -> the caller's key row
     wrapped_key_share: str | None = None
-    member_roles: dict[str, str] = field(default_factory=dict)  # member id -> role name
     identities: Identities | None = None
 
 
@@ -269,16 +268,11 @@ class Reader:
 
     def environments(self, keys: p.KeysView | None) -> None:
         per_app: dict[str, list[p.KeyEnvironment]] = {}
-        held: dict[str, HeldKey] = {}  # env id -> the caller's key row
+        held = held_keys(keys) if keys is not None else {}  # env id -> the caller's key row
         if keys is not None:
             for entry in keys.apps:
                 if entry.id in self.app_label:
                     per_app[entry.id] = [k.environment for k in entry.environment_keys]
-                    for k in entry.environment_keys:
-                        if k.identity_key and k.wrapped_seed and k.wrapped_salt:
-                            held[k.environment.id] = HeldKey(
-                                k.identity_key, k.wrapped_seed, k.wrapped_salt
-                            )
         else:
             sse = [i for i, label in self.app_label.items() if self.idx.app_sse[label]]
             listed = pool_map(
@@ -515,8 +509,6 @@ class Reader:
         for member in listed:
             email = member.email.lower()
             self.idx.members[email] = member.id
-            if member.role is not None:
-                self.idx.member_roles[member.id] = member.role.name
             if member.id == self.idx.caller_id:
                 self.idx.caller_email = email
         views = pool_map(

@@ -53,7 +53,13 @@ from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import PhaseClient
 from reconciler.providers.phase.compile import COLLECTIONS, KINDS, NAME, addr
 from reconciler.providers.phase.console import Console, Identities
-from reconciler.providers.phase.e2ee import AccessSteps, HeldKey, KeyHolder, access_steps
+from reconciler.providers.phase.e2ee import (
+    AccessSteps,
+    HeldKey,
+    KeyHolder,
+    access_steps,
+    held_keys,
+)
 from reconciler.providers.phase.live import Index, read_live
 from reconciler.secrets.value import Secret
 from reconciler.state.store import StateStore
@@ -747,16 +753,11 @@ class PhaseProvider:
 
     def _refresh_held(self, keys: p.KeysView | None = None) -> None:
         """Record the applier's key rows (read again unless given) for the known environments."""
-        keys = keys if keys is not None else self._read_keys()
+        rows = held_keys(keys if keys is not None else self._read_keys())
         with self.lock:
-            label = {v: k for k, v in self.index.envs.items()}
-            for app in keys.apps:
-                for row in app.environment_keys:
-                    key = label.get(row.environment.id)
-                    if key and row.identity_key and row.wrapped_seed and row.wrapped_salt:
-                        self.index.held[key] = HeldKey(
-                            row.identity_key, row.wrapped_seed, row.wrapped_salt
-                        )
+            for key, env_id in self.index.envs.items():
+                if env_id in rows:
+                    self.index.held[key] = rows[env_id]
 
     def _keys(self) -> KeyHolder:
         """The applier's keys, recovered on first use (one per read)."""

@@ -65,6 +65,11 @@ from reconciler.sandbox.phase.routes_apps import MAX_ENVS
 from reconciler.sandbox.phase.store import Row, Store, new_id, now
 
 GRAPHQL_ENV_NAME = re.compile(r"^[a-zA-Z0-9\-_]{1,32}$")
+INVALID_ENV_NAME = (
+    "Environment name is invalid! Environment names can only includes letters, numbers, "
+    "hyphens and underscores, and must be 32 characters or less."
+)
+DUPLICATE_ENV_NAME = "An Environment with this name already exists in this App!"
 _NAME = re.compile(r"\b(query|mutation)\s+(\w+)")
 MUTATIONS = {
     "AddMemberToApp",
@@ -418,13 +423,10 @@ def create_environment(store: Store, member: Row, v: dict[str, Any]) -> dict[str
         raise GraphQLError("You don't have permission to create environments in this organisation")
     name = str(data.get("name") or "")
     if not GRAPHQL_ENV_NAME.match(name):
-        raise GraphQLError(
-            "Environment name is invalid! Environment names can only includes letters, numbers, "
-            "hyphens and underscores, and must be 32 characters or less."
-        )
+        raise GraphQLError(INVALID_ENV_NAME)
     envs = store.envs_of_app(app["id"])
     if any(e["name"].lower() == name.lower() for e in envs):
-        raise GraphQLError("An Environment with this name already exists in this App!")
+        raise GraphQLError(DUPLICATE_ENV_NAME)
     env_type = str(data.get("envType") or "custom").lower()
     if env_type not in ("dev", "staging", "prod") and store.plan == "FR":
         raise GraphQLError(
@@ -526,15 +528,12 @@ def rename_environment(store: Store, member: Row, v: dict[str, Any]) -> dict[str
     _custom_envs_allowed(store)
     name = str(v.get("name") or "")
     if not GRAPHQL_ENV_NAME.match(name):
-        raise GraphQLError(
-            "Environment name is invalid! Environment names can only includes letters, numbers, "
-            "hyphens and underscores, and must be 32 characters or less."
-        )
+        raise GraphQLError(INVALID_ENV_NAME)
     if any(
         e["name"].lower() == name.lower() and e["id"] != env["id"]
         for e in store.envs_of_app(app["id"])
     ):
-        raise GraphQLError("An Environment with this name already exists in this App!")
+        raise GraphQLError(DUPLICATE_ENV_NAME)
     env["name"], env["updated_at"] = name, now()
     return {
         "renameEnvironment": {
