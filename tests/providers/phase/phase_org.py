@@ -71,3 +71,14 @@ class Org:
 def ids(client: Any, path: str) -> dict[str, str]:
     data = client.get(path).json()["data"]
     return {(d.get("name") or d.get("email")): d["id"] for d in data}
+
+
+def stored_tokens(org: Org) -> list[str]:
+    """Values of the example's ``CI_DEPLOYER_TOKEN`` secret (legacy-api/Production), where
+    apply stores ci-deployer's token."""
+    with org.phase.owner() as owner:
+        apps = ids(owner, "/v1/apps/")
+        secrets = owner.get(
+            "/v1/secrets/", params={"app_id": apps["legacy-api"], "env": "Production"}
+        ).json()
+    return [s["value"] for s in secrets if s["key"] == "CI_DEPLOYER_TOKEN"]

@@ -4,7 +4,7 @@ export and re-plan, refuse a stale saved plan, survive injected faults."""
 
 from __future__ import annotations
 
-from phase_org import Org, ids
+from phase_org import Org, ids, stored_tokens
 
 
 def test_fresh_plan_apply_converges_and_stores_the_token(org: Org) -> None:
@@ -12,12 +12,7 @@ def test_fresh_plan_apply_converges_and_stores_the_token(org: Org) -> None:
     assert first.exit_code == 2, first.output
     assert "+ phase.app.payments" in first.stdout and "(deferred)" in first.stdout
     org.converge()
-    with org.phase.owner() as owner:
-        apps = ids(owner, "/v1/apps/")
-        secrets = owner.get(
-            "/v1/secrets/", params={"app_id": apps["legacy-api"], "env": "Production"}
-        ).json()
-    token = next(s["value"] for s in secrets if s["key"] == "CI_DEPLOYER_TOKEN")
+    token = stored_tokens(org)[0]
     assert token.startswith("pss_service:v2:")
     # the token is a working credential and never appears in plans or state
     assert token not in first.stdout

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from phase_org import Org
+from phase_org import Org, stored_tokens
 
 from reconciler.apply.result import ApplyResult, Status
 from reconciler.crypto.keyring import EnvSecrets, Keyring
@@ -62,13 +62,7 @@ def test_a_grantee_decrypts_with_its_own_key_and_loses_the_key_on_revocation(org
 
     # the service account created by the same apply opens its E2EE environment with the token
     # the apply stored for it (an SSE secret)
-    with org.phase.owner() as owner:
-        apps = {a["name"]: a["id"] for a in owner.get("/v1/apps/").json()["data"]}
-        listed = owner.get(
-            "/v1/secrets/", params={"app_id": apps["legacy-api"], "env": "Production"}
-        ).json()
-    sa_token = next(s["value"] for s in listed if s["key"] == "CI_DEPLOYER_TOKEN")
-    assert open_env(org, sa_token, "vault", "Production") is not None
+    assert open_env(org, stored_tokens(org)[0], "vault", "Production") is not None
 
     org.edit("people.yaml", "        vault: [Development, Audit]\n", "        vault: [Audit]\n")
     revoke = org.run("plan", str(org.spec))

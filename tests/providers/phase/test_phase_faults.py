@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from phase_org import Org, ids
+from phase_org import Org, ids, stored_tokens
 
 from reconciler import engine
 from reconciler.apply.result import Status
@@ -43,11 +43,7 @@ def assert_nothing_twice(org: Org) -> None:
         sas = ids(owner, "/v1/service-accounts/")
         tokens = owner.get(f"/v1/service-accounts/{sas['ci-deployer']}/").json()["tokens"]
         assert [t["name"] for t in tokens] == ["deploy"]
-        apps = ids(owner, "/v1/apps/")
-        secrets = owner.get(
-            "/v1/secrets/", params={"app_id": apps["legacy-api"], "env": "Production"}
-        ).json()
-    stored = [s["value"] for s in secrets if s["key"] == "CI_DEPLOYER_TOKEN"]
+    stored = stored_tokens(org)
     assert len(stored) == 1
     # the stored token is the live one: it authenticates
     with org.phase.client(stored[0]) as robot:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from phase_org import Org
+from phase_org import Org, stored_tokens
 
 from reconciler.crypto.keyring import Keyring
 from reconciler.crypto.password import password_auth_hash
@@ -33,11 +33,7 @@ def secrets_of_the_run(org: Org) -> dict[str, str]:
     found["signing_key"] = owner["signing_key"]
     with org.phase.owner() as client:
         keys = client.get("/secrets/tokens/").json()
-        apps = {a["name"]: a["id"] for a in client.get("/v1/apps/").json()["data"]}
-        stored = client.get(
-            "/v1/secrets/", params={"app_id": apps["legacy-api"], "env": "Production"}
-        ).json()
-    found["sa_token"] = next(s["value"] for s in stored if s["key"] == "CI_DEPLOYER_TOKEN")
+    found["sa_token"] = stored_tokens(org)[0]
     found["share_b"] = keys["wrapped_key_share"]  # wrapped, but only the server should have it
     keyring = Keyring.recover(token, keys["wrapped_key_share"])
     for app in keys["apps"]:
