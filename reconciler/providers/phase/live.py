@@ -157,9 +157,8 @@ class Reader:
         self.client = client
         self.desired = desired
         self.store = store
-        self.identities = identities  # identity keys (with a console session)
         self.e2ee = e2ee  # E2EE grants are managed (diffed) rather than guarded
-        self.idx = Index(identities=identities)
+        self.idx = Index(identities=identities)  # identity keys (with a console session)
         self.out: list[Resource] = []
         self.app_label: dict[str, str] = {}  # app id -> label
         self.env_label: dict[str, str] = {}  # env id -> "app/env"
@@ -353,9 +352,10 @@ class Reader:
 
     def identity_attrs(self, kind: str, principal_id: str) -> dict[str, JSON]:
         """``{"identity_key": fingerprint or None}`` with a console session, else nothing."""
-        if self.identities is None:
+        ids = self.idx.identities
+        if ids is None:
             return {}
-        key = self.identities.of(kind, principal_id)
+        key = ids.of(kind, principal_id)
         return {"identity_key": key_fingerprint(key) if key else None}
 
     def deps_of(self, grants: Mapping[str, JSON]) -> set[Address]:
@@ -542,7 +542,8 @@ class Reader:
                 meta["access"] = grants
                 meta["apps"] = list(listed)
             pending = None
-            if self.identities is not None and not self.identities.members.get(member.id, "-"):
+            ids = self.idx.identities
+            if ids is not None and not ids.members.get(member.id, "-"):
                 pending = (
                     "has not set up their keys yet (first login): their access is granted after it"
                 )
