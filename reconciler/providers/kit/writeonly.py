@@ -1,0 +1,59 @@
+"""Write-only values: secrets an API accepts but never returns in clear.
+
+Some APIs answer a stored secret with a placeholder (Flagsmith: ``"write-only"``; others mask
+with asterisks). A placeholder means "a value is set, its content is unknown": the live
+attribute is ``None`` and the engine puts the fingerprint last applied (from the state store) in
+its place, so an unchanged secret diffs equal. A placeholder must never be sent back: a client
+that reads an object and PUTs it back would store the literal placeholder as the secret. Updates
+therefore PATCH and carry a write-only field only when the plan changes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.model.resource import JSON
+from reconciler.plan.change import Action, Change
+
+PLACEHOLDERS = frozenset({"write-only", "********", "***"})
+
+
+def is_placeholder(value: object) -> bool:
+    """True for a masked answer (``"write-only"``, ``"********"``)."""
+    return isinstance(value, str) and value in PLACEHOLDERS
+
+
+def unknown_if_masked(value: JSON) -> JSON:
+    """A live value as the diff must see it: ``None`` ("present, unknown") for a placeholder."""
+    return None if is_placeholder(value) else value
+
+
+def changed(change: Change, name: str) -> bool:
+    """Whether ``change`` must send write-only attribute ``name`` (a create, or a diff on it)."""
+    if change.action is Action.CREATE:
+        return True
+    return any(d.path == name for d in change.diffs)
+
+
+def secret_fields(change: Change, names: Iterable[str]) -> dict[str, str]:
+    """Plaintext of the write-only attributes ``change`` must send, by attribute name.
+
+    Only attributes that are created or changed are included; an unchanged secret is omitted,
+    so the server keeps what it has. The plaintext comes from the desired resource's secrets
+    (never from a live answer, which holds at most a placeholder).
+    """
+    desired = change.desired
+    if desired is None:
+        return {}
+    out: dict[str, str] = {}
+    for name in names:
+        secret = desired.secrets.get(name)
+        if secret is not None and changed(change, name):
+            out[name] = secret.reveal()
+    return out
+
+
+def without_placeholders(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` without any field whose value is a placeholder (a last guard before sending)."""
+    return {k: v for k, v in body.items() if not is_placeholder(v)}
