@@ -1,10 +1,19 @@
-"""The provider conformance suite, run for the memory provider."""
+"""The provider conformance suite, run for the memory provider.
+
+The memory system is a JSON file: an out-of-band change edits it. It has no network, so the
+lost-answer and throttle hooks are unsupported (skipped, with the reason).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 
-from provider_suite import ProviderSuite
+import pytest
+from provider_suite import OutOfBand, ProviderSuite
+
+from reconciler.address import Address
 
 HEAD = """\
 version: 1
@@ -47,8 +56,17 @@ SPECS = {
 class TestMemoryProvider(ProviderSuite):
     provider = "memory"
 
-    def environment(self, tmp_path: Path) -> dict[str, str]:
+    def environment(self, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
         return {"MEMORY_PATH": str(tmp_path / "live.json"), "MEMORY_TOKEN": "tok-suite-91x"}
 
     def spec(self, variant: str) -> str:
         return SPECS[variant]
+
+    def out_of_band(self, env: Mapping[str, str]) -> OutOfBand:
+        """Someone edits item ``api``'s value in the live file (``updated`` changes it too)."""
+        path = Path(env["MEMORY_PATH"])
+        data = json.loads(path.read_text(encoding="utf-8"))
+        api = Address("memory", "item", "api")
+        data["objects"][str(api)]["attributes"]["value"] = "edited by hand"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return OutOfBand(api)
