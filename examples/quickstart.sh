@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job, end to end, with nothing else to set up: start the embedded Phase sandbox, plan
+# The main job, end to end, with nothing else to set up: start the embedded sandboxes (every
+# system's, one process; the example uses Phase's), plan
 # and apply the example organisation, show that the next plan is empty, check an end-to-end
 # encrypted grant with the grantee's own key, make a change outside
 # git and report it as drift (text and a self-contained HTML file), then stop the sandbox.
@@ -18,7 +19,7 @@ stop() { kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/nul
 trap stop EXIT
 
 for _ in $(seq 100); do
-  grep -q '^export PHASE_PASSWORD=' "$work/sandbox.out" 2>/dev/null && break
+  grep -q '^Ctrl-C to stop' "$work/sandbox.err" 2>/dev/null && break   # every system is up
   kill -0 "$sandbox_pid" 2>/dev/null || { cat "$work/sandbox.err" >&2; exit 1; }
   sleep 0.1
 done

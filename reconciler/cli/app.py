@@ -302,26 +302,44 @@ def export(
 
 @app.command()
 def sandbox(
-    port: Annotated[int, typer.Option("--port", help="Port (0 = any free port).")] = 0,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            help="Port of the first system; the next ones get N+1, N+2… (0 = any free port).",
+        ),
+    ] = 0,
     data: Annotated[
-        Path | None, typer.Option("--data", help="Keep the sandbox data in this directory.")
+        Path | None,
+        typer.Option("--data", help="Keep the sandboxes' data in this directory (shared)."),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Serve only this system (repeatable); default: all."),
     ] = None,
 ) -> None:
-    """Serve the sandbox APIs locally and print how to reach them, until Ctrl-C."""
+    """Serve every system's sandbox API locally (one process, one port each), print how to
+    reach them (export lines, a command to try), until Ctrl-C."""
 
     def body(out: Output) -> int:
-        from reconciler.sandbox.server import Sandbox
+        from reconciler.sandbox import registry
+        from reconciler.sandbox.host import Host
 
-        server = Sandbox(port=port, data_dir=data)
-        server.start()
+        host = Host(registry.mounts(only), port=port, data_dir=data)
+        host.start()
         try:
-            out.sandbox_ready(server.url, dict(server.credentials))
+            for mount in host.mounts:
+                server = host.servers[mount.name]
+                out.sandbox_ready(
+                    mount.name, mount.title, server.url, dict(server.credentials), mount.try_it
+                )
+            out.note("Ctrl-C to stop.")
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             out.note("stopping sandbox")
         finally:
-            server.stop()
+            host.stop()
         return 0
 
     _run(body)

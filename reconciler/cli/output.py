@@ -148,18 +148,15 @@ class Output:
 
     # -- sandbox --------------------------------------------------------------------------
 
-    def sandbox_ready(self, url: str, credentials: Mapping[str, str]) -> None:
-        """How to reach a running sandbox: shell ``export`` lines and a ``curl`` to try."""
-        self.note(f"Sandbox listening on {url} (Ctrl-C to stop). In another shell:", "green")
-        for name, value in credentials.items():
-            self.line(f"export {name}={_shell_quote(value)}")
-        token = credentials.get("PHASE_TOKEN", "")
-        if "PHASE_URL" in credentials and token:
-            kind = "ServiceAccount" if token.startswith("pss_service") else "User"
-            self.line(
-                f'curl -s -H "Authorization: Bearer {kind} $(echo "$PHASE_TOKEN" | cut -d: -f3)" '
-                '"$PHASE_URL/v1/apps/"'
-            )
+    def sandbox_ready(
+        self, name: str, title: str, url: str, credentials: Mapping[str, str], try_it: str
+    ) -> None:
+        """How to reach one running sandbox: shell ``export`` lines and a command to try."""
+        self.note(f"{name}: {title}, listening on {url}. In another shell:", "green")
+        for variable, value in credentials.items():
+            self.line(f"export {variable}={_shell_quote(value)}")
+        if try_it:
+            self.line(try_it)
 
     # -- prompts --------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Sandbox: the Phase sandbox served by uvicorn on a background thread.
+"""Sandbox: the Phase sandbox, an ``AppServer`` (uvicorn on a background thread).
 
 ``Sandbox(port=0)`` listens on a free loopback port. ``start()`` returns once the socket answers;
 ``url`` is the host root, used as ``PHASE_URL`` (clients call ``{PHASE_URL}/v1/...``; the same
@@ -17,19 +17,13 @@ server. ``seed=False`` starts with an empty organisation (no roles, no members).
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-
-import httpx
-import uvicorn
 
 from reconciler.crypto import primitives as p
 from reconciler.errors import ReconcilerError
+from reconciler.sandbox.host import AppServer
 from reconciler.sandbox.phase.api import Runtime, build_app
 from reconciler.sandbox.phase.control import make_control
 from reconciler.sandbox.phase.seed import OWNER_EMAIL, seed_default
@@ -39,7 +33,7 @@ from reconciler.sandbox.phase.store import Store
 PLANS = {"free": "FR", "pro": "PR", "enterprise": "EN"}
 
 
-class Sandbox:
+class Sandbox(AppServer):
     """A Phase sandbox (serving once started); see the module docstring."""
 
     def __init__(
@@ -53,20 +47,8 @@ class Sandbox:
     ) -> None:
         if plan not in PLANS:
             raise ReconcilerError(f"sandbox: unknown plan {plan!r} (free, pro or enterprise)")
-        self.host = host
         self.plan = PLANS[plan]
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self._sock.bind((host, port))
-        except OSError as exc:
-            self._sock.close()
-            raise ReconcilerError(
-                f"sandbox: cannot listen on {host}:{port} ({exc.strerror})"
-            ) from None
-        self.port = int(self._sock.getsockname()[1])
+        super().__init__(port, host, name="phase")
         self._tmp: Path | None = None
         if data_dir is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="phase-sandbox-"))
@@ -86,16 +68,7 @@ class Sandbox:
             self.store.save()
         self.runtime = Runtime(self.store, rate_limit=rate_limit)
         control = make_control(self.runtime, self._reseed, self._credentials)
-        app = build_app(self.runtime, control, extras())
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread: threading.Thread | None = None
-        self._stopped = False
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        self.serve(build_app(self.runtime, control, extras()))
 
     def _reseed(self) -> None:
         """Reset to the default organisation (keeps this sandbox's password secret)."""
@@ -120,50 +93,11 @@ class Sandbox:
         with self.store.lock:
             return self._credentials()
 
-    def start(self, timeout: float = 10.0) -> None:
-        """Serve on a daemon thread; return when ``GET /health/`` answers."""
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0) as client:
-            while time.monotonic() < deadline:
-                if self._server.started:
-                    try:
-                        if client.get(f"{self.url}/health/").status_code == 200:
-                            return
-                    except httpx.TransportError:
-                        pass
-                time.sleep(0.005)
-        self.stop()
-        raise ReconcilerError(f"sandbox: did not start within {timeout:.0f}s")
-
-    def stop(self) -> None:
-        """Stop serving and release the port (a data directory keeps the organisation)."""
-        if self._stopped:
-            return
-        self._stopped = True
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._sock.close()
+    def release(self) -> None:
+        """Save and close the store (a data directory keeps the organisation)."""
         with self.store.lock:
             self.store.save()
             self.store.close()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
-
-    def __enter__(self) -> Sandbox:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
