@@ -1,15 +1,20 @@
-"""The fingerprint key: the HMAC key of write-only value fingerprints, kept out of the state db.
+"""The fingerprint key: the HMAC key of write-only value fingerprints.
 
 Resolution order (first that applies wins):
 
-1. ``RECONCILER_FINGERPRINT_KEY``: hex, at least 16 bytes; set it in CI so every runner
-   computes the same fingerprints.
-2. Derived with HKDF-SHA256 from the first key of ``RECONCILER_SECRET_KEY`` (the Fernet key that
-   decrypts ``!encrypted`` spec values), so a team that shares that key shares fingerprints too.
-3. A random 32-byte key in ``<state dir>/fingerprint.key``, created once with mode 0600.
+1. ``RECONCILER_FINGERPRINT_KEY``: hex, at least 16 bytes. Always wins when set.
+2. ``RECONCILER_SECRET_KEY`` is set (the Fernet key(s) that decrypt ``!encrypted`` spec values):
+   the key *sealed in the state store* (a Fernet token, decrypted with any listed key), so every
+   runner sharing the store agrees without an extra secret and rotating the Fernet key (new key
+   first, old one kept in the list) does not change fingerprints; the token is re-sealed under
+   the first key when an older one opened it. On first use the key is derived with HKDF-SHA256
+   from the first Fernet key (the key earlier versions used, so their fingerprints stay valid)
+   and sealed into the store. Without a store (``sealed=None``) the derived key is used as is.
+3. A random 32-byte key in ``<state dir>/fingerprint.key``, created once with mode 0600 (SQLite
+   only). A PostgreSQL store has no local directory: it needs 1 or 2 (``StateError``).
 
-The key never goes into the state database: a leaked state file alone cannot be used to test
-guesses of a secret against its fingerprint.
+The key never goes into the state in plaintext: a leaked state database alone cannot be used to
+test guesses of a secret against its fingerprint.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Protocol
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from reconciler.errors import StateError
+from reconciler.errors import ReconcilerError, StateError
 
 KEY_VARIABLE = "RECONCILER_FINGERPRINT_KEY"
 SECRET_KEY_VARIABLE = "RECONCILER_SECRET_KEY"
@@ -30,11 +37,24 @@ KEY_FILE = "fingerprint.key"
 _HKDF_INFO = b"reconciler fingerprint key v1"
 
 
-def fingerprint_key(state_dir: Path, env: Mapping[str, str] | None = None) -> bytes:
-    """The fingerprint key for a state kept in ``state_dir`` (see the module docstring).
+class SealedKeyCell(Protocol):
+    """Where a store keeps the sealed fingerprint key (see ``StateStore.sealed_key``)."""
 
-    Raises ``StateError`` on a malformed variable or an unreadable key file; messages never
-    contain key material.
+    def sealed_key(self) -> str | None: ...
+
+    def seal_key(self, token: str, *, replace: bool = False) -> str: ...
+
+
+def fingerprint_key(
+    state_dir: Path | None,
+    env: Mapping[str, str] | None = None,
+    sealed: SealedKeyCell | None = None,
+) -> bytes:
+    """The fingerprint key for a state kept in ``state_dir`` and/or sealed in a store
+    (see the module docstring; ``state_dir=None``: no key file possible).
+
+    Raises ``StateError`` on a malformed variable, an unreadable key file or a sealed key no
+    listed Fernet key opens; messages never contain key material.
     """
     environ = os.environ if env is None else env
     explicit = environ.get(KEY_VARIABLE, "").strip()
@@ -50,10 +70,52 @@ def fingerprint_key(state_dir: Path, env: Mapping[str, str] | None = None) -> by
         (k.strip() for k in environ.get(SECRET_KEY_VARIABLE, "").split(",") if k.strip()), ""
     )
     if first:
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
             first.encode("utf-8")
         )
+        return derived if sealed is None else _sealed_key(sealed, derived, environ)
+    if state_dir is None:
+        raise StateError(
+            f"this state store keeps no key file: set {SECRET_KEY_VARIABLE} (the fingerprint "
+            f"key is then sealed in the store with it) or {KEY_VARIABLE}"
+        )
     return _key_file(state_dir / KEY_FILE)
+
+
+def _sealed_key(cell: SealedKeyCell, derived: bytes, env: Mapping[str, str]) -> bytes:
+    """The key sealed in ``cell``, sealing ``derived`` there first when none is kept."""
+    from reconciler.secrets.fernet import keyring
+
+    try:
+        ring = keyring(env)
+    except ReconcilerError as exc:
+        raise StateError(f"cannot seal the fingerprint key: {exc}") from None
+    token = cell.sealed_key()
+    if token is None:
+        token = cell.seal_key(ring.encrypt(derived.hex().encode("ascii")).decode("ascii"))
+    key = _open_sealed(ring, token)
+    first = env.get(SECRET_KEY_VARIABLE, "").split(",")[0].strip()
+    try:
+        Fernet(first.encode("ascii")).decrypt(token.encode("ascii"))
+    except InvalidToken:
+        # Opened by an older key of the list: re-seal under the first so the old can go.
+        cell.seal_key(ring.rotate(token.encode("ascii")).decode("ascii"), replace=True)
+    return key
+
+
+def _open_sealed(ring: MultiFernet, token: str) -> bytes:
+    try:
+        text = ring.decrypt(token.encode("ascii")).decode("ascii")
+        key = bytes.fromhex(text)
+    except (InvalidToken, UnicodeError, ValueError):
+        raise StateError(
+            f"the fingerprint key sealed in the state does not open with any key of "
+            f"{SECRET_KEY_VARIABLE}; keep the key it was sealed with in the list "
+            f"(comma-separated, newest first) or set {KEY_VARIABLE}"
+        ) from None
+    if len(key) < 16:
+        raise StateError("the fingerprint key sealed in the state is corrupt (key too short)")
+    return key
 
 
 def _key_file(path: Path) -> bytes:

@@ -1,13 +1,15 @@
 """SQLiteStateStore: the default StateStore, one SQLite file (WAL) per spec set.
 
-Tables: ``schema_version``, ``ids``, ``fingerprints``, ``records`` and ``locks``. Only non-secret
-facts are stored (see ``state/store.py``); a fingerprint must look like an HMAC
-(``hmac-sha256:<hex>``), so a plaintext passed by mistake is refused rather than persisted.
+Tables: ``schema_version``, ``ids``, ``fingerprints``, ``records``, ``locks`` and (schema 2)
+``settings`` (the sealed fingerprint key, see ``state/keys.py``); the tool migrates an older file
+when it opens it. Only non-secret facts are stored (see ``state/store.py``); a fingerprint must
+look like an HMAC (``hmac-sha256:<hex>``), so a plaintext passed by mistake is refused rather
+than persisted.
 
 The apply lock is a row per scope (holder, host, pid, acquired time), inserted inside
 ``BEGIN IMMEDIATE`` so two processes cannot both take it. A row left by a dead process on this
 host is taken over; a row from another host is reported (``LockedError``) because its liveness
-cannot be checked from here.
+cannot be checked from here. A taken lock is retried until ``lock_timeout`` seconds passed.
 
 The store is safe to share between threads (the executor records outcomes from a pool): one
 connection, serialised by a lock.
@@ -22,8 +24,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,15 @@ from reconciler.address import Address
 from reconciler.errors import LockedError, StateError
 from reconciler.model.resource import JSON, canonical_json
 from reconciler.state.keys import fingerprint_key
+from reconciler.state.store import Entry, LockInfo, check_fingerprint, group_entries, retry
+from reconciler.state.store import now as _now
 
-SCHEMA_VERSION = 1
-_FINGERPRINT_PREFIX = "hmac-sha256:"
+__all__ = ["SCHEMA_VERSION", "LockInfo", "SQLiteStateStore"]
 
-_SCHEMA = """
+SCHEMA_VERSION = 2
+_TABLES = ("ids", "fingerprints", "records")
+
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS ids (
     address TEXT PRIMARY KEY,
@@ -64,27 +68,11 @@ CREATE TABLE IF NOT EXISTS locks (
     acquired_at TEXT NOT NULL
 );
 """
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    """Who holds a scope's apply lock."""
-
-    scope: str
-    holder: str
-    host: str
-    pid: int
-    acquired_at: str
-
-    def describe(self) -> str:
-        return (
-            f"{self.scope}: apply lock held by {self.holder} (pid {self.pid} on {self.host}) "
-            f"since {self.acquired_at}"
-        )
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+# Each version's statements, applied in order to a file at an older version.
+_MIGRATIONS: dict[int, str] = {
+    1: _SCHEMA_V1,
+    2: "CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+}
 
 
 def _pid_alive(pid: int) -> bool:
@@ -114,8 +102,10 @@ class SQLiteStateStore:
         *,
         fingerprint_key: bytes | None = None,
         env: Mapping[str, str] | None = None,
+        lock_timeout: float = 0.0,
     ) -> None:
         self.path = Path(path)
+        self.lock_timeout = lock_timeout
         self._mutex = threading.RLock()
         self._key = fingerprint_key
         self._env = env
@@ -136,21 +126,23 @@ class SQLiteStateStore:
     # -- schema ---------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        with self._transaction():
-            # One statement at a time: executescript would commit the open transaction.
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                self._db.execute(statement)
+        with self._transaction(immediate=True):
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = self._db.execute("SELECT max(version) FROM schema_version").fetchone()
-            version = row[0] if row else None
-            if version is None:
-                self._db.execute(
-                    "INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,)
-                )
-            elif version > SCHEMA_VERSION:
+            version: int = row[0] if row and row[0] is not None else 0
+            if version > SCHEMA_VERSION:
                 raise StateError(
                     f"{self.path}: state schema version {version} is newer than this reconciler "
                     f"supports ({SCHEMA_VERSION}); upgrade reconciler"
                 )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                # One statement at a time: executescript would commit the open transaction.
+                for statement in filter(str.strip, _MIGRATIONS[step].split(";")):
+                    self._db.execute(statement)
+            if version == 0:
+                self._db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            elif version < SCHEMA_VERSION:
+                self._db.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     @contextmanager
     def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
@@ -182,8 +174,12 @@ class SQLiteStateStore:
     @property
     def fingerprint_key(self) -> bytes:
         if self._key is None:
-            self._key = fingerprint_key(self.path.parent, self._env)
+            self._key = fingerprint_key(self.path.parent, self._env, sealed=self)
         return self._key
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def get_id(self, address: Address) -> str | None:
         rows = self._query("SELECT server_id FROM ids WHERE address = ?", (str(address),))
@@ -205,9 +201,7 @@ class SQLiteStateStore:
         return str(rows[0][0]) if rows else None
 
     def set_fingerprint(self, address: Address, attribute: str, fingerprint: str) -> None:
-        if not fingerprint.startswith(_FINGERPRINT_PREFIX):
-            # Never echo the value: it may be the plaintext passed by mistake.
-            raise StateError(f"{address}: refusing to store {attribute!r}: not a fingerprint")
+        check_fingerprint(address, attribute, fingerprint)
         self._write(
             "INSERT INTO fingerprints (address, attribute, fingerprint, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT(address, attribute) DO UPDATE SET "
@@ -235,15 +229,112 @@ class SQLiteStateStore:
     def forget(self, address: Address) -> None:
         try:
             with self._transaction() as db:
-                for table in ("ids", "fingerprints", "records"):
+                for table in _TABLES:
                     db.execute(f"DELETE FROM {table} WHERE address = ?", (str(address),))
         except sqlite3.Error as exc:
             raise StateError(f"{self.path}: state write failed ({exc})") from None
 
+    # -- administration (``reconciler state``) --------------------------------------------
+
+    def entries(self) -> list[Entry]:
+        return group_entries(
+            [(str(a), str(i)) for a, i in self._query("SELECT address, server_id FROM ids", ())],
+            [
+                (str(a), str(k), str(f))
+                for a, k, f in self._query(
+                    "SELECT address, attribute, fingerprint FROM fingerprints", ()
+                )
+            ],
+            [
+                (str(a), str(k), json.loads(v))
+                for a, k, v in self._query("SELECT address, key, value FROM records", ())
+            ],
+        )
+
+    def entry(self, address: Address) -> Entry:
+        found = Entry(address, server_id=self.get_id(address))
+        for attribute, fingerprint in self._query(
+            "SELECT attribute, fingerprint FROM fingerprints WHERE address = ?", (str(address),)
+        ):
+            found.fingerprints[str(attribute)] = str(fingerprint)
+        for key, value in self._query(
+            "SELECT key, value FROM records WHERE address = ?", (str(address),)
+        ):
+            found.records[str(key)] = json.loads(value)
+        return found
+
+    def move(self, old: Address, new: Address) -> None:
+        try:
+            with self._transaction(immediate=True) as db:
+                if self._known(db, new):
+                    raise StateError(f"{new}: already has state; forget or move it first")
+                if not self._known(db, old):
+                    raise StateError(f"{old}: no state to move")
+                for table in _TABLES:
+                    db.execute(
+                        f"UPDATE {table} SET address = ?, updated_at = ? WHERE address = ?",
+                        (str(new), _now(), str(old)),
+                    )
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: state write failed ({exc})") from None
+
+    def import_entries(self, entries: list[Entry]) -> None:
+        stamp = _now()
+        try:
+            with self._transaction(immediate=True) as db:
+                taken = [str(e.address) for e in entries if self._known(db, e.address)]
+                if taken:
+                    raise StateError(f"{self.path}: already has state for {', '.join(taken)}")
+                for e in entries:
+                    a = str(e.address)
+                    if e.server_id is not None:
+                        db.execute("INSERT INTO ids VALUES (?, ?, ?)", (a, e.server_id, stamp))
+                    for attribute, fingerprint in e.fingerprints.items():
+                        check_fingerprint(e.address, attribute, fingerprint)
+                        db.execute(
+                            "INSERT INTO fingerprints VALUES (?, ?, ?, ?)",
+                            (a, attribute, fingerprint, stamp),
+                        )
+                    for key, value in e.records.items():
+                        db.execute(
+                            "INSERT INTO records VALUES (?, ?, ?, ?)",
+                            (a, key, canonical_json(value), stamp),
+                        )
+        except sqlite3.Error as exc:
+            raise StateError(f"{self.path}: state write failed ({exc})") from None
+
+    @staticmethod
+    def _known(db: sqlite3.Connection, address: Address) -> bool:
+        return any(
+            db.execute(f"SELECT 1 FROM {t} WHERE address = ? LIMIT 1", (str(address),)).fetchone()
+            for t in _TABLES
+        )
+
+    def sealed_key(self) -> str | None:
+        rows = self._query("SELECT value FROM settings WHERE name = 'fingerprint_key'", ())
+        return str(rows[0][0]) if rows else None
+
+    def seal_key(self, token: str, *, replace: bool = False) -> str:
+        conflict = "DO UPDATE SET value = excluded.value" if replace else "DO NOTHING"
+        self._write(
+            "INSERT INTO settings (name, value) VALUES ('fingerprint_key', ?) "
+            f"ON CONFLICT(name) {conflict}",
+            (token,),
+        )
+        kept = self.sealed_key()
+        if kept is None:
+            raise StateError(f"{self.path}: the sealed fingerprint key was not kept")
+        return kept
+
+    # -- lock -----------------------------------------------------------------------------
+
     @contextmanager
     def lock(self, scope: str, holder: str) -> Iterator[None]:
-        """Hold the apply lock of ``scope`` for the ``with`` block; released even on error."""
-        self._acquire(scope, holder)
+        """Hold the apply lock of ``scope`` for the ``with`` block; released even on error.
+
+        A lock held by a live process is retried (every 0.2 s) until ``lock_timeout`` passed.
+        """
+        retry(lambda: self._acquire(scope, holder), self.lock_timeout)
         try:
             yield
         finally:
