@@ -190,7 +190,7 @@ def test_failed_apply_reports_each_change(org: Org, monkeypatch: pytest.MonkeyPa
         return provider
 
     plugin = dataclasses.replace(memory.PLUGIN, open=failing_open)
-    monkeypatch.setattr(engine, "plugins", lambda: {"memory": plugin})
+    monkeypatch.setattr(engine.reading, "plugins", lambda: {"memory": plugin})
     result = org.run("apply", str(org.spec), "--auto-approve")
     assert result.exit_code == 1
     assert "failed memory.group.backend" in result.stdout
