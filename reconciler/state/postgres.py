@@ -388,6 +388,8 @@ class PostgresStateStore:
                 )
                 self._db.execute("SELECT pg_advisory_unlock(%s)", (lock_key(scope),))
             except psycopg.Error as exc:
+                if self._db.closed or self._db.broken:
+                    return  # lost just now: the server released the lock with it
                 raise StateError(
                     f"{self._location}: cannot release the apply lock ({self._why(exc)})"
                 ) from None

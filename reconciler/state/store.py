@@ -79,17 +79,20 @@ def check_fingerprint(address: Address, attribute: str, fingerprint: str) -> Non
 
 def retry(acquire: Callable[[], None], timeout: float, every: float = 0.2) -> None:
     """Call ``acquire`` until it stops raising ``LockedError`` or ``timeout`` seconds passed
-    (then the last ``LockedError`` propagates)."""
+    (then the last ``LockedError`` propagates, saying how long it waited)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             acquire()
             return
-        except LockedError:
+        except LockedError as exc:
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left > 0:
+                time.sleep(min(every, left))
+            elif timeout > 0:
+                raise LockedError(exc.address, f"{exc.message}; waited {timeout:g}s") from None
+            else:
                 raise
-            time.sleep(min(every, left))
 
 
 def group_entries(

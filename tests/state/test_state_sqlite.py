@@ -1,14 +1,13 @@
-"""SQLiteStateStore: round trips, lock semantics across processes, fingerprint key handling."""
+"""SQLiteStateStore specifics: WAL, schema versions and migration, dead-process lock rows,
+the key file, the default location. The shared contract is in ``test_state_contract.py``."""
 
 from __future__ import annotations
 
-import os
 import socket
 import sqlite3
 import stat
 import subprocess
 import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,31 +30,6 @@ def store(tmp_path: Path) -> Iterator[SQLiteStateStore]:
     s = SQLiteStateStore(tmp_path / "state.db", env=NO_KEYS)
     yield s
     s.close()
-
-
-def test_ids_fingerprints_records_round_trip(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    s = SQLiteStateStore(path, env=NO_KEYS)
-    fp = Secret("hunter2").fingerprint(s.fingerprint_key)
-    s.set_id(A, "id-1")
-    s.set_id(A, "id-2")  # overwrite
-    s.set_fingerprint(A, "token", fp)
-    s.set_record(A, "minted", {"at": "2024-01-01", "n": [1, 2]})
-    s.set_id(B, "g-1")
-    s.close()
-
-    again = SQLiteStateStore(path, env=NO_KEYS)
-    assert again.get_id(A) == "id-2"
-    assert again.get_fingerprint(A, "token") == fp
-    assert again.get_fingerprint(A, "other") is None
-    assert again.get_record(A, "minted") == {"at": "2024-01-01", "n": [1, 2]}
-    assert again.get_record(A, "missing") is None
-    again.forget(A)
-    assert again.get_id(A) is None
-    assert again.get_fingerprint(A, "token") is None
-    assert again.get_record(A, "minted") is None
-    assert again.get_id(B) == "g-1"
-    again.close()
 
 
 def test_wal_and_schema_version(store: SQLiteStateStore) -> None:
@@ -81,75 +55,6 @@ def test_not_a_database_is_a_state_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StateError, match="cannot open"):
         SQLiteStateStore(path, env=NO_KEYS)
-
-
-def test_plaintext_is_refused_as_fingerprint(store: SQLiteStateStore) -> None:
-    with pytest.raises(StateError) as info:
-        store.set_fingerprint(A, "token", "hunter2")
-    assert "hunter2" not in str(info.value)
-    assert store.get_fingerprint(A, "token") is None
-
-
-def test_lock_released_on_error(store: SQLiteStateStore) -> None:
-    with pytest.raises(RuntimeError), store.lock("memory:x", "alice"):
-        assert store.lock_info("memory:x") is not None
-        raise RuntimeError("boom")
-    assert store.lock_info("memory:x") is None
-    with store.lock("memory:x", "bob"):
-        info = store.lock_info("memory:x")
-        assert info is not None and info.holder == "bob" and info.pid == os.getpid()
-
-
-def test_lock_is_per_scope_and_not_reentrant(store: SQLiteStateStore) -> None:
-    with (
-        store.lock("memory:a", "alice"),
-        store.lock("memory:b", "alice"),
-        pytest.raises(LockedError, match="memory:a: apply lock held by alice"),
-        store.lock("memory:a", "bob"),
-    ):
-        pass
-    assert store.lock_info("memory:a") is None
-
-
-HOLDER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from reconciler.state.sqlite import SQLiteStateStore
-    s = SQLiteStateStore(Path(sys.argv[1]), env={})
-    with s.lock("phase:https://x#org", "ci@runner-7"):
-        print("locked", flush=True)
-        sys.stdin.readline()
-    print("released", flush=True)
-    """
-)
-
-
-def test_lock_contention_across_processes(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None and proc.stdin is not None
-        assert proc.stdout.readline().strip() == "locked"
-        store = SQLiteStateStore(path, env=NO_KEYS)
-        with pytest.raises(LockedError) as info, store.lock("phase:https://x#org", "me"):
-            pass
-        text = str(info.value)
-        assert "ci@runner-7" in text and f"pid {proc.pid}" in text and "since 20" in text
-        proc.stdin.write("\n")
-        proc.stdin.flush()
-        assert proc.stdout.readline().strip() == "released"
-        with store.lock("phase:https://x#org", "me"):
-            pass
-        store.close()
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_dead_pid_on_same_host_is_taken_over(store: SQLiteStateStore) -> None:
@@ -227,5 +132,40 @@ def test_default_location_and_env_override(tmp_path: Path) -> None:
     assert isinstance(s, SQLiteStateStore) and s.path == custom
     s.close()
 
-    with pytest.raises(StateError, match="PostgreSQL state is not available yet"):
-        open_store(spec_file, env={"RECONCILER_STATE": "postgresql://u:p@db/state"})
+    with pytest.raises(StateError, match="unsupported state URL scheme 'mysql'"):
+        open_store(spec_file, env={"RECONCILER_STATE": "mysql://u:p@db/state"})
+    for bad in ("soon", "-1", "nan", "inf"):
+        with pytest.raises(StateError, match="RECONCILER_LOCK_TIMEOUT"):
+            open_store(spec_file, env={"RECONCILER_LOCK_TIMEOUT": bad})
+    s = open_store(spec_file, env={"RECONCILER_LOCK_TIMEOUT": "2.5"})
+    assert s.lock_timeout == 2.5
+    s.close()
+
+
+V1_SCHEMA = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+CREATE TABLE ids (address TEXT PRIMARY KEY, server_id TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE fingerprints (address TEXT NOT NULL, attribute TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (address, attribute));
+CREATE TABLE records (address TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    updated_at TEXT NOT NULL, PRIMARY KEY (address, key));
+CREATE TABLE locks (scope TEXT PRIMARY KEY, holder TEXT NOT NULL, host TEXT NOT NULL,
+    pid INTEGER NOT NULL, acquired_at TEXT NOT NULL);
+INSERT INTO ids VALUES ('memory.item.api', 'i-1', '2024-01-01T00:00:00+00:00');
+INSERT INTO records VALUES ('memory.item.api', 'minted', '{"at":1}', '2024-01-01T00:00:00+00:00');
+"""
+
+
+def test_version_1_file_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.close()
+    store = SQLiteStateStore(path, env=NO_KEYS)
+    assert store.get_id(A) == "i-1" and store.get_record(A, "minted") == {"at": 1}
+    assert store.seal_key("token-1") == "token-1"  # the settings table exists now
+    store.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    db.close()
