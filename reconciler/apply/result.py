@@ -7,7 +7,8 @@ Each change of the plan gets exactly one ``ChangeResult`` (in plan order) with a
 * ``skipped``  not attempted because a change it depends on failed (or was skipped);
 * ``deferred`` not attempted because the plan defers it (pending object).
 
-Messages are one line, never a traceback, never a secret.
+Messages are one line, never a traceback, never a secret. A plan over several providers is
+reported per provider too (``by_provider``, ``provider_lines``, ``providers`` in ``to_dict``).
 """
 
 from __future__ import annotations
@@ -95,10 +96,31 @@ class ApplyResult:
     def of_status(self, status: Status) -> list[ChangeResult]:
         return [r for r in self.results if r.status is status]
 
+    def by_provider(self) -> dict[str, dict[str, int]]:
+        """Number of changes per status (zeros included) for each provider, names sorted."""
+        out: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            counts = out.setdefault(r.address.provider, {s.value: 0 for s in Status})
+            counts[r.status.value] += 1
+        return dict(sorted(out.items()))
+
+    def provider_lines(self) -> list[str]:
+        """``phase: 5 applied, 1 skipped, 1 failed, 0 deferred`` per provider, when the apply
+        spans several providers (a single provider's line would repeat the summary)."""
+        groups = self.by_provider()
+        if len(groups) < 2:
+            return []
+        return [
+            f"{name}: " + ", ".join(f"{c[s.value]} {s.value}" for s in Status)
+            for name, c in groups.items()
+        ]
+
     def to_dict(self) -> dict[str, JSON]:
+        providers: dict[str, JSON] = {n: dict(c) for n, c in self.by_provider().items()}
         return {
             "ok": self.ok,
             "summary": dict(self.counts()),
+            "providers": providers,
             "seconds": round(self.seconds, 3),
             "results": [r.to_dict() for r in self.results],
         }

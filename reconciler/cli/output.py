@@ -85,14 +85,12 @@ class Output:
     # -- plan extras ----------------------------------------------------------------------
 
     def stats(self, stats: Mapping[str, Any]) -> None:
-        """``--stats``: requests per provider and wall seconds (to stderr)."""
-        requests = stats.get("requests", {})
-        if isinstance(requests, Mapping):
-            for name, count in requests.items():
-                self.note(f"requests {name}: {count}")
-        seconds = stats.get("seconds")
-        if seconds is not None:
-            self.note(f"wall time: {float(seconds):.2f}s")
+        """``--stats``: per provider (requests, retries, 429s, read time, routes), then the wall
+        time (to stderr); the lines are made by ``plan.render.stats_lines``."""
+        from reconciler.plan.render import stats_lines
+
+        for line in stats_lines(stats):
+            self.note(line)
 
     # -- apply ----------------------------------------------------------------------------
 
@@ -140,6 +138,8 @@ class Output:
         summary = ", ".join(f"{counts[s.value]} {s.value}" for s in Status)
         verdict = "Apply complete" if result.ok else "Apply failed"
         self.line(f"{verdict}: {summary} ({result.seconds:.2f}s)", "bold" if result.ok else "red")
+        for line in result.provider_lines():  # several providers: a summary line for each
+            self.line(f"  {line}")
         for status in (Status.FAILED, Status.SKIPPED, Status.DEFERRED):
             for r in result.of_status(status):
                 self.out.print(self._result_text(r))

@@ -18,14 +18,15 @@ from reconciler.errors import ApplyError, ReconcilerError, StalePlanError
 from reconciler.model.state import State
 from reconciler.plan.change import Change
 from reconciler.plan.plan import Plan
+from reconciler.plan.render import render_json
 from reconciler.providers.base import Provider
 from reconciler.spec.spec import Spec
 from reconciler.state.store import StateStore
 
 
 def save_plan(plan: Plan, path: Path) -> None:
-    """Write the plan's JSON form (with digest) to ``path``."""
-    text = json.dumps(plan.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Write the plan's JSON form (``render_json``: digest, per-provider counts) to ``path``."""
+    text = render_json(plan)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:

@@ -2,12 +2,18 @@
 
 * ``render_text``: one block per change in execution order, ``+`` create, ``~`` update,
   ``-`` delete, ``…`` deferred; field-level ``before -> after``; sensitive values as
-  ``(sensitive)``; then unmanaged objects, warnings, violations and a summary line.
-* ``render_json``: the documented ``reconciler.plan/v1`` form (``specs/plan.schema.json``).
-* ``render_markdown``: a pull-request comment: summary counts table, refusals, then changes
-  grouped by provider and kind. Groups of more than ``FOLD`` changes are folded in
-  ``<details>``; the whole text stays under ``MARKDOWN_LIMIT`` characters (GitHub's comment limit
-  is 65,536), later groups being summarised by count when it would not.
+  ``(sensitive)``; then unmanaged objects, warnings, violations and a summary line. A plan that
+  changes several providers is grouped per provider (a heading with its counts, then its
+  changes in execution order; providers are independent, so their order is the name order).
+* ``render_json``: the documented ``reconciler.plan/v1`` form (``specs/plan.schema.json``),
+  with ``providers``: the counts per provider (derived, outside the digest).
+* ``render_markdown``: a pull-request comment: summary counts table (a row per provider when
+  there are several), refusals, then changes grouped by provider and kind. Groups of more
+  than ``FOLD`` changes are folded in ``<details>``; the whole text stays under
+  ``MARKDOWN_LIMIT`` characters (GitHub's comment limit is 65,536), later groups being
+  summarised by count when it would not.
+* ``stats_lines``: ``plan --stats`` as lines, per provider (requests, retries, 429s waited out,
+  read time, requests by route), then the wall time.
 
 Nothing here sees a secret: sensitive values are fingerprints, masked by ``FieldDiff.to_dict``.
 """
@@ -15,7 +21,8 @@ Nothing here sees a secret: sensitive values are fingerprints, masked by ``Field
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from reconciler.model.resource import JSON
 from reconciler.plan.change import Action, Change, FieldDiff
@@ -71,13 +78,31 @@ def change_lines(change: Change) -> list[str]:
     return lines
 
 
-def summary_line(plan: Plan) -> str:
-    c = plan.counts()
-    text = (
-        f"Plan: {c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
-        f"{c['deferred']} deferred."
+def _counts_text(c: Mapping[str, int]) -> str:
+    return (
+        f"{c['create']} to create, {c['update']} to update, {c['delete']} to delete, "
+        f"{c['deferred']} deferred"
     )
-    return text
+
+
+def summary_line(plan: Plan) -> str:
+    return f"Plan: {_counts_text(plan.counts())}."
+
+
+def by_provider(changes: Iterable[Change]) -> dict[str, list[Change]]:
+    """Changes per provider (provider names sorted), each list in the given order."""
+    groups: dict[str, list[Change]] = {}
+    for change in changes:
+        groups.setdefault(change.address.provider, []).append(change)
+    return dict(sorted(groups.items()))
+
+
+def provider_counts(plan: Plan) -> dict[str, dict[str, int]]:
+    """Number of changes per action (zeros included) for each provider the plan changes."""
+    return {
+        name: {a.value: sum(1 for c in changes if c.action is a) for a in Action}
+        for name, changes in by_provider(plan.changes).items()
+    }
 
 
 def render_text(plan: Plan, color: bool = False) -> str:
@@ -92,12 +117,17 @@ def render_text(plan: Plan, color: bool = False) -> str:
     else:
         if plan.empty:
             out.append("No changes to apply.")
-        for change in plan.changes:
-            head = f"  {SYMBOL[change.action]} {change.address}"
-            if change.action is Action.DEFERRED:
-                head += " (deferred)"
-            out.append(paint(_ANSI[change.action], head))
-            out += [f"      {line}" for line in change_lines(change)]
+        groups = by_provider(plan.changes)
+        counts = provider_counts(plan)
+        for name, changes in groups.items():
+            if len(groups) > 1:
+                out.append(paint(_BOLD, f"{name}: {_counts_text(counts[name])}"))
+            for change in changes:
+                head = f"  {SYMBOL[change.action]} {change.address}"
+                if change.action is Action.DEFERRED:
+                    head += " (deferred)"
+                out.append(paint(_ANSI[change.action], head))
+                out += [f"      {line}" for line in change_lines(change)]
     if plan.unmanaged:
         out.append("")
         out.append("Unmanaged live objects (outside prune scopes, left alone):")
@@ -115,9 +145,16 @@ def render_text(plan: Plan, color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
+def plan_document(plan: Plan) -> dict[str, JSON]:
+    """The ``reconciler.plan/v1`` document: ``Plan.to_dict`` plus ``providers`` (counts per
+    provider; derived from the changes, so outside the digest like ``stats``)."""
+    providers: dict[str, JSON] = {n: dict(c) for n, c in provider_counts(plan).items()}
+    return {**plan.to_dict(), "providers": providers}
+
+
 def render_json(plan: Plan) -> str:
     """The ``reconciler.plan/v1`` JSON document (indented, keys sorted)."""
-    return json.dumps(plan.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(plan_document(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def _md_code(text: str) -> str:
@@ -140,17 +177,25 @@ def _groups(changes: Iterable[Change]) -> dict[tuple[str, str], list[Change]]:
     return dict(sorted(groups.items()))
 
 
+def _md_counts(plan: Plan) -> list[str]:
+    """The summary table: one row, or a row per provider and a total when there are several."""
+    actions = [a.value for a in Action]
+    per_provider = provider_counts(plan)
+
+    def row(c: Mapping[str, int]) -> str:
+        return "| " + " | ".join(str(c[a]) for a in actions) + " |"
+
+    if len(per_provider) <= 1:
+        return ["| " + " | ".join(actions) + " |", "|---:" * len(actions) + "|", row(plan.counts())]
+    lines = ["| provider | " + " | ".join(actions) + " |", "|---" + "|---:" * len(actions) + "|"]
+    lines += [f"| {name} " + row(c) for name, c in per_provider.items()]
+    lines.append("| **total** " + row(plan.counts()))
+    return lines
+
+
 def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
     """A pull-request comment (see the module docstring); always shorter than ``limit``."""
-    c = plan.counts()
-    head = [
-        f"### reconciler plan for `{plan.spec_path}`",
-        "",
-        "| create | update | delete | deferred |",
-        "|---:|---:|---:|---:|",
-        f"| {c['create']} | {c['update']} | {c['delete']} | {c['deferred']} |",
-        "",
-    ]
+    head = [f"### reconciler plan for `{plan.spec_path}`", "", *_md_counts(plan), ""]
     if plan.violations:
         head += ["**Plan refused:**", ""]
         head += [f"- {_md_code(str(v))}" for v in plan.violations]
@@ -195,3 +240,39 @@ def render_markdown(plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
             "see the full plan (`reconciler plan --format json`)._"
         )
     return text + "\n" + closing
+
+
+def stats_lines(stats: Mapping[str, Any]) -> list[str]:
+    """``plan --stats`` (``engine.plan_stats``) as lines, grouped per provider::
+
+    requests phase: 19 (retries 0, throttled 0; read 0.12s)
+      GET /v1/apps/: 2
+    requests memory: 1 (read 0.00s)
+    wall time: 0.21s
+    """
+    lines: list[str] = []
+    requests = stats.get("requests", {})
+    providers = stats.get("providers", {})
+    if isinstance(requests, Mapping):
+        for name, count in requests.items():
+            own = providers.get(name, {}) if isinstance(providers, Mapping) else {}
+            own = own if isinstance(own, Mapping) else {}
+            lines.append(f"requests {name}: {count}{_stats_detail(own)}")
+            routes = own.get("routes", {})
+            if isinstance(routes, Mapping):
+                lines += [f"  {route}: {n}" for route, n in routes.items()]
+    seconds = stats.get("seconds")
+    if isinstance(seconds, int | float):
+        lines.append(f"wall time: {float(seconds):.2f}s")
+    return lines
+
+
+def _stats_detail(own: Mapping[str, Any]) -> str:
+    parts: Sequence[str] = [
+        f"{key} {own[key]}" for key in ("retries", "throttled") if isinstance(own.get(key), int)
+    ]
+    text = ", ".join(parts)
+    read = own.get("read_seconds")
+    if isinstance(read, int | float):
+        text += ("; " if text else "") + f"read {float(read):.2f}s"
+    return f" ({text})" if text else ""

@@ -224,3 +224,48 @@ def test_memory_provider_fingerprints_ids_forget_and_rerun(tmp_path: Path) -> No
     assert store.get_fingerprint(item, "token") == secret.fingerprint(b"k" * 32)
     assert store.get_id(old) is None
     store.close()
+
+
+def test_a_failure_in_one_provider_does_not_stop_another(store: SQLiteStateStore) -> None:
+    """Two providers in one plan: the failing one's dependents are skipped, the other's
+    changes all apply; the result is grouped per provider."""
+    other = FakeProvider()
+    failing = FakeProvider(fail={"root": ProviderError(addr("root"), "HTTP 400: refused")})
+
+    def of(provider: str, name: str, *deps: str) -> Change:
+        a = Address(provider, "item", name)
+        return Change(
+            Action.CREATE,
+            a,
+            desired=Resource(a, {"value": name}),
+            depends_on=tuple(Address(provider, "item", d) for d in deps),
+        )
+
+    plan = plan_of(
+        of("fake", "root"),
+        of("other", "one"),
+        of("fake", "child", "root"),
+        of("other", "two", "one"),
+        of("fake", "free"),
+    )
+    result = execute(plan, {"fake": failing, "other": other}, store, concurrency=1)
+    status = {str(r.address): r.status for r in result.results}
+    assert status == {
+        "fake.item.root": Status.FAILED,
+        "other.item.one": Status.APPLIED,
+        "fake.item.child": Status.SKIPPED,
+        "other.item.two": Status.APPLIED,
+        "fake.item.free": Status.APPLIED,
+    }
+    assert other.calls == ["one", "two"]
+    assert result.by_provider() == {
+        "fake": {"applied": 1, "skipped": 1, "failed": 1, "deferred": 0},
+        "other": {"applied": 2, "skipped": 0, "failed": 0, "deferred": 0},
+    }
+    assert result.provider_lines() == [
+        "fake: 1 applied, 1 skipped, 1 failed, 0 deferred",
+        "other: 2 applied, 0 skipped, 0 failed, 0 deferred",
+    ]
+    assert result.to_dict()["providers"] == result.by_provider()
+    single = execute(plan_of(of("other", "three")), {"other": other}, store)
+    assert single.provider_lines() == []  # one provider: the summary says it all

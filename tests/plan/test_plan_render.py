@@ -9,7 +9,13 @@ from plan_helpers import res, state
 from reconciler.plan.build import build_plan
 from reconciler.plan.plan import Plan
 from reconciler.plan.policy import Policy
-from reconciler.plan.render import MARKDOWN_LIMIT, render_json, render_markdown, render_text
+from reconciler.plan.render import (
+    MARKDOWN_LIMIT,
+    render_json,
+    render_markdown,
+    render_text,
+    stats_lines,
+)
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 FINGERPRINT = "hmac-sha256:" + "ab" * 32
@@ -69,3 +75,61 @@ def test_markdown_summary_groups_and_folding() -> None:
         build_plan(mid, state(), Policy(), spec_path="s", spec_digest="1" * 64)
     )
     assert "<details><summary>m · item (12 create)</summary>" in folded
+
+
+def two_providers() -> Plan:
+    desired = state(
+        res("b.app.api", description="API"),
+        res("b.env.api-dev", deps=["b.app.api"]),
+        res("m.group.new", description="New"),
+    )
+    live = state(res("m.group.old"))
+    policy = Policy(prune=frozenset({("m", "group")}))
+    return build_plan(desired, live, policy, spec_path="org/", spec_digest="1" * 64)
+
+
+def test_text_groups_changes_per_provider_when_there_are_several() -> None:
+    text = render_text(two_providers())
+    b_at = text.index("b: 2 to create, 0 to update, 0 to delete, 0 deferred\n  + b.app.api")
+    m_at = text.index("m: 1 to create, 0 to update, 1 to delete, 0 deferred\n")
+    assert b_at < text.index("  + b.env.api-dev") < m_at < text.index("  + m.group.new")
+    assert text.rstrip().endswith("Plan: 3 to create, 0 to update, 1 to delete, 0 deferred.")
+    assert "m: " not in render_text(sample())  # one provider: no headings
+
+
+def test_json_and_markdown_count_changes_per_provider() -> None:
+    plan = two_providers()
+    document = json.loads(render_json(plan))
+    jsonschema.validate(document, json.loads((SPECS / "plan.schema.json").read_text("utf-8")))
+    assert document["providers"] == {
+        "b": {"create": 2, "update": 0, "delete": 0, "deferred": 0},
+        "m": {"create": 1, "update": 0, "delete": 1, "deferred": 0},
+    }
+    assert Plan.from_dict(document).digest == plan.digest  # derived, outside the digest
+    md = render_markdown(plan)
+    assert "| b | 2 | 0 | 0 | 0 |\n| m | 1 | 0 | 1 | 0 |\n| **total** | 3 | 0 | 1 | 0 |" in md
+
+
+def test_stats_lines_group_requests_per_provider() -> None:
+    stats = {
+        "requests": {"memory": 1, "phase": 3},
+        "seconds": 0.25,
+        "providers": {
+            "memory": {"requests": 1, "read_seconds": 0.001},
+            "phase": {
+                "requests": 3,
+                "retries": 1,
+                "throttled": 2,
+                "read_seconds": 0.2,
+                "routes": {"GET /v1/apps/": 2, "GET /v1/roles/": 1},
+            },
+        },
+    }
+    assert stats_lines(stats) == [
+        "requests memory: 1 (read 0.00s)",
+        "requests phase: 3 (retries 1, throttled 2; read 0.20s)",
+        "  GET /v1/apps/: 2",
+        "  GET /v1/roles/: 1",
+        "wall time: 0.25s",
+    ]
+    assert stats_lines({"requests": {"memory": 4}}) == ["requests memory: 4"]
