@@ -322,9 +322,18 @@ def sandbox(
     reach them (export lines, a command to try), until Ctrl-C."""
 
     def body(out: Output) -> int:
+        import signal
+
         from reconciler.sandbox import registry
         from reconciler.sandbox.host import Host
 
+        def interrupted(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        # Ctrl-C and `kill` both stop cleanly (stores saved, ports released), also when started
+        # in the background by a script, where SIGINT is ignored unless set back.
+        signal.signal(signal.SIGTERM, interrupted)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         host = Host(registry.mounts(only), port=port, data_dir=data)
         host.start()
         try:

@@ -4,11 +4,18 @@ Adding a system is one line in ``_MODULES``: ``"<name>": "reconciler.sandbox.<na
 a module defining ``MOUNT: SandboxMount`` with ``MOUNT.name == "<name>"``. The full contract
 (folder, server class, constructor, credentials, state files) is in ``reconciler.sandbox.host``.
 Modules are imported only when asked for, so serving one system never imports the others.
+
+A sandbox kept in another package (next to a provider registered through
+``RECONCILER_PLUGINS``, see ``reconciler.providers.registry``) is registered without editing
+this file: ``RECONCILER_SANDBOXES`` holds comma-separated ``name=module`` entries, e.g.
+``RECONCILER_SANDBOXES=shelf=acme_shelf_sandbox.mount``, served after the built-in ones; a
+built-in name cannot be reused.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Sequence
 
 from reconciler.errors import ReconcilerError
@@ -20,9 +27,27 @@ _MODULES: dict[str, str] = {
 }
 
 
+VARIABLE = "RECONCILER_SANDBOXES"
+
+
+def modules() -> dict[str, str]:
+    """Name -> mount module: the built-in ones, then those of ``RECONCILER_SANDBOXES``."""
+    out = dict(_MODULES)
+    for entry in os.environ.get(VARIABLE, "").split(","):
+        if not entry.strip():
+            continue
+        name, sep, module = (part.strip() for part in entry.partition("="))
+        if not sep or not name or not module:
+            raise ReconcilerError(f"{VARIABLE}: {entry.strip()!r} is not name=module")
+        if name in out:
+            raise ReconcilerError(f"{VARIABLE}: sandbox {name!r} is already registered")
+        out[name] = module
+    return out
+
+
 def names() -> list[str]:
     """Every registered system's name, in serving order."""
-    return list(_MODULES)
+    return list(modules())
 
 
 def mounts(only: Sequence[str] | None = None) -> list[SandboxMount]:
@@ -30,17 +55,18 @@ def mounts(only: Sequence[str] | None = None) -> list[SandboxMount]:
 
     An unknown name raises ``ReconcilerError`` listing the known ones.
     """
-    wanted = list(dict.fromkeys(only or _MODULES))
-    unknown = [name for name in wanted if name not in _MODULES]
+    known = modules()
+    wanted = list(dict.fromkeys(only or known))
+    unknown = [name for name in wanted if name not in known]
     if unknown:
         raise ReconcilerError(
-            f"sandbox: no sandbox named {unknown[0]!r} (known: {', '.join(_MODULES)})"
+            f"sandbox: no sandbox named {unknown[0]!r} (known: {', '.join(known)})"
         )
     out: list[SandboxMount] = []
-    for name in _MODULES:
+    for name, module in known.items():
         if name in wanted:
-            mount = importlib.import_module(_MODULES[name]).MOUNT
+            mount = importlib.import_module(module).MOUNT
             if not isinstance(mount, SandboxMount) or mount.name != name:
-                raise ReconcilerError(f"sandbox: {_MODULES[name]}.MOUNT is not the {name!r} mount")
+                raise ReconcilerError(f"sandbox: {module}.MOUNT is not the {name!r} mount")
             out.append(mount)
     return out
