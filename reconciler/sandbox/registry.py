@@ -24,6 +24,7 @@ from reconciler.sandbox.host import SandboxMount
 # module path of each system's mount; the module defines ``MOUNT: SandboxMount``
 _MODULES: dict[str, str] = {
     "phase": "reconciler.sandbox.phase.mount",
+    "messages": "reconciler.sandbox.messages.mount",
 }
 
 
