@@ -1,0 +1,1 @@
+"""The La Suite Messages sandbox: provisioning and admin APIs (``server.MessagesSandbox``)."""
