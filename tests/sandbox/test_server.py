@@ -106,8 +106,8 @@ def _read_ready(proc: subprocess.Popen[str], systems: int) -> tuple[dict[str, st
     return exports, commands
 
 
-def _interrupt(proc: subprocess.Popen[str]) -> int:
-    proc.send_signal(signal.SIGINT)
+def _interrupt(proc: subprocess.Popen[str], signum: int = signal.SIGINT) -> int:
+    proc.send_signal(signum)
     try:
         return proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -173,7 +173,7 @@ def test_cli_only_serves_one_system_on_the_given_port() -> None:
         assert all(name.startswith("PHASE_") for name in exports) and len(commands) == 1
         assert httpx.get(f"{exports['PHASE_URL']}/health/", timeout=5).status_code == 200
     finally:
-        assert _interrupt(proc) == 0
+        assert _interrupt(proc, signal.SIGTERM) == 0  # `kill` stops it cleanly too
 
 
 def test_cli_refuses_an_unknown_system() -> None:
@@ -183,8 +183,9 @@ def test_cli_refuses_an_unknown_system() -> None:
     assert "no sandbox named 'nosuch'" in err and "phase" in err and "Traceback" not in err
 
 
-# A second system plugged in exactly as ``reconciler.sandbox.host`` documents: a folder with a
-# server (an ``AppServer``) and a mount module, and one entry in the registry.
+# A second system plugged in as ``reconciler.sandbox.host`` documents: a folder with a server
+# (an ``AppServer``) and a mount module, registered through ``RECONCILER_SANDBOXES`` (the
+# registry's hook for sandboxes kept outside the repository).
 ECHO_SERVER = """
 from pathlib import Path
 from fastapi import FastAPI, Header, HTTPException
@@ -235,7 +236,7 @@ def echo_registered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (package / "server.py").write_text(ECHO_SERVER)
     (package / "mount.py").write_text(ECHO_MOUNT)
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(registry._MODULES, "echo", "echo_sandbox.mount")
+    monkeypatch.setenv("RECONCILER_SANDBOXES", "echo=echo_sandbox.mount")
 
 
 @pytest.mark.usefixtures("echo_registered")
@@ -276,6 +277,15 @@ def test_only_and_consecutive_ports() -> None:
         assert host.servers["echo"].url == f"http://127.0.0.1:{port + 1}/api/v1"
     with pytest.raises(ReconcilerError, match="no sandbox named 'nope'"):
         registry.mounts(["nope"])
+
+
+def test_the_registration_variable_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECONCILER_SANDBOXES", "phase=elsewhere.mount")
+    with pytest.raises(ReconcilerError, match="'phase' is already registered"):
+        registry.names()
+    monkeypatch.setenv("RECONCILER_SANDBOXES", "just-a-module")
+    with pytest.raises(ReconcilerError, match="is not name=module"):
+        registry.mounts()
 
 
 @pytest.mark.usefixtures("echo_registered")
