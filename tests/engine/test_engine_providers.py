@@ -238,3 +238,29 @@ def _closure(plan: Plan, address: Address) -> set[Address]:
                 seen.add(dep)
                 frontier.append(dep)
     return seen
+
+
+def test_the_cli_plans_and_applies_both_systems_in_one_run(
+    spec: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from reconciler.cli.app import app
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("NO_COLOR", "1")
+    runner = CliRunner()
+    plan = runner.invoke(app, ["plan", str(spec), "--stats", "--detailed-exitcode"])
+    assert plan.exit_code == 2, plan.output
+    assert "memory: 3 to create, 0 to update, 0 to delete, 0 deferred" in plan.stdout
+    assert "\nphase: " in plan.stdout and "  + phase.app.multi-api" in plan.stdout
+    assert "requests memory: 1 (read " in plan.stderr and "requests phase: " in plan.stderr
+    applied = runner.invoke(app, ["apply", str(spec), "--auto-approve"])
+    assert applied.exit_code == 0, applied.output
+    assert "Apply complete" in applied.stdout
+    assert "  memory: 3 applied, 0 skipped, 0 failed, 0 deferred" in applied.stdout
+    assert "  phase: " in applied.stdout
+    again = runner.invoke(app, ["plan", str(spec), "--detailed-exitcode"])
+    assert again.exit_code == 0, again.output
+    assert env["MEMORY_TOKEN"] not in plan.output + applied.output
