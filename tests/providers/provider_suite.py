@@ -67,6 +67,12 @@ provider, unless ``strict = True`` (then ``None`` fails the test). Defaults retu
 ``clear_faults(self, env) -> None``
     Called (in a ``finally``) after every test that armed a fault hook. Default: nothing.
 
+What the suite provides to a subclass (do not redefine these names): the fixtures ``env`` (the
+test's variables), ``specs`` (variant -> spec file path) and ``faults`` (clears faults at
+teardown); the helpers ``plan(path, env)``, ``converge(path, env, allow_deletes=False)`` (plan,
+apply, assert success and an empty next plan), ``assert_empty(path, env)``, ``failures(result)``
+and ``unsupported(hook)``, for provider-specific tests added to the subclass.
+
 Example (see ``test_memory_suite.py`` and ``test_phase_suite.py``)::
 
     class TestMemoryProvider(ProviderSuite):
