@@ -32,6 +32,7 @@ import typer
 
 from reconciler import engine
 from reconciler.cli.output import Output
+from reconciler.cli.state_cmd import state_app
 from reconciler.errors import PlanRefused, ReconcilerError, StalePlanError
 from reconciler.plan.plan import Plan
 from reconciler.secrets.value import Secret
@@ -47,6 +48,7 @@ secret_app = typer.Typer(
     help="Encrypt spec values (!encrypted) and make keys.", no_args_is_help=True
 )
 app.add_typer(secret_app, name="secret")
+app.add_typer(state_app, name="state")
 
 
 class PlanFormat(StrEnum):
@@ -95,8 +97,12 @@ def _run(body: Callable[[Output], int]) -> None:
 
 
 @contextmanager
-def _session(path: Path, out: Output) -> Iterator[engine.Session]:
+def _session(
+    path: Path, out: Output, lock_timeout: float | None = None
+) -> Iterator[engine.Session]:
     with engine.Session(path) as session:
+        if lock_timeout is not None:  # else RECONCILER_LOCK_TIMEOUT, read by open_store
+            session.store.lock_timeout = lock_timeout
         out.secrets.extend(engine.spec_secrets(session.spec))
         yield session
 
@@ -194,6 +200,15 @@ def apply(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, max=32, help="Changes applied in parallel.")
     ] = 4,
+    lock_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--lock-timeout",
+            min=0,
+            help="Seconds to wait for a target locked by another apply (default "
+            "RECONCILER_LOCK_TIMEOUT, else 0: fail at once naming the holder).",
+        ),
+    ] = None,
 ) -> None:
     """Apply the spec (plan, confirm, execute) or a saved plan."""
 
@@ -202,12 +217,12 @@ def apply(
             saved = engine.read_plan(plan_file)
             if saved.refused:
                 return _refused(saved, out)
-            with _session(path or Path(saved.spec_path), out) as session:
+            with _session(path or Path(saved.spec_path), out, lock_timeout) as session:
                 return _execute(session, saved, out, concurrency, allow_deletes, verify=True)
         if path is None:
             out.error("apply needs a spec PATH, or --plan FILE")
             return 1
-        with _session(path, out) as session:
+        with _session(path, out, lock_timeout) as session:
             planned = session.make_plan(allow_deletes=allow_deletes)
             out.document(_render_plan(planned, PlanFormat.text, out))
             if planned.refused:

@@ -84,16 +84,11 @@ def fingerprint_key(
 
 def _sealed_key(cell: SealedKeyCell, derived: bytes, env: Mapping[str, str]) -> bytes:
     """The key sealed in ``cell``, sealing ``derived`` there first when none is kept."""
-    from reconciler.secrets.fernet import keyring
-
-    try:
-        ring = keyring(env)
-    except ReconcilerError as exc:
-        raise StateError(f"cannot seal the fingerprint key: {exc}") from None
+    ring = _keyring(env)
     token = cell.sealed_key()
     if token is None:
-        token = cell.seal_key(ring.encrypt(derived.hex().encode("ascii")).decode("ascii"))
-    key = _open_sealed(ring, token)
+        token = cell.seal_key(seal(derived, env))
+    key = unseal(token, env)
     first = env.get(SECRET_KEY_VARIABLE, "").split(",")[0].strip()
     try:
         Fernet(first.encode("ascii")).decrypt(token.encode("ascii"))
@@ -103,7 +98,15 @@ def _sealed_key(cell: SealedKeyCell, derived: bytes, env: Mapping[str, str]) -> 
     return key
 
 
-def _open_sealed(ring: MultiFernet, token: str) -> bytes:
+def seal(key: bytes, env: Mapping[str, str] | None = None) -> str:
+    """``key`` sealed (Fernet-encrypted) with the first key of ``RECONCILER_SECRET_KEY``."""
+    ring = _keyring(os.environ if env is None else env)
+    return ring.encrypt(key.hex().encode("ascii")).decode("ascii")
+
+
+def unseal(token: str, env: Mapping[str, str] | None = None) -> bytes:
+    """The key in a sealed token (any key of ``RECONCILER_SECRET_KEY`` may open it)."""
+    ring = _keyring(os.environ if env is None else env)
     try:
         text = ring.decrypt(token.encode("ascii")).decode("ascii")
         key = bytes.fromhex(text)
@@ -116,6 +119,15 @@ def _open_sealed(ring: MultiFernet, token: str) -> bytes:
     if len(key) < 16:
         raise StateError("the fingerprint key sealed in the state is corrupt (key too short)")
     return key
+
+
+def _keyring(env: Mapping[str, str]) -> MultiFernet:
+    from reconciler.secrets.fernet import keyring
+
+    try:
+        return keyring(env)
+    except ReconcilerError as exc:
+        raise StateError(f"cannot seal the fingerprint key: {exc}") from None
 
 
 def _key_file(path: Path) -> bytes:
