@@ -339,7 +339,7 @@ def test_42_trailing_slash_is_required(rec: Recording, path: str) -> None:
         response = owner.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    assert response.text.startswith("<!doctype html>") and "<h1>Not Found</h1>" in response.text
+    assert response.text.startswith("\n<!doctype html>") and "<h1>Not Found</h1>" in response.text
 
 
 def test_44_to_49_developer_before_and_after_a_grant(rec: Recording) -> None:

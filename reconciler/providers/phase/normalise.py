@@ -1,8 +1,9 @@
 """Normalisation and validation shared by the desired and the live side, so a converged
 organisation diffs empty (contracts/phase.md §8 item 13):
 
-* text is sanitised as the server's ``validate_text_field`` does (HTML tags and control
-  characters stripped, then trimmed);
+* text is compared as the server's ``validate_text_field`` stores it (``sanitise.clean_text``:
+  Django's HTML-parser ``strip_tags``, control characters other than tab/LF/CR, trim); the
+  text sent is the user's, as written, so the server applies its own rule once;
 * a blank app description is ``None`` (the server stores null), a blank role or team
   description ``""``;
 * access sets are sorted, apps without environments dropped;
@@ -10,7 +11,8 @@ organisation diffs empty (contracts/phase.md §8 item 13):
   environment names case-insensitively (default roles are referenced in any case);
 * instants are ``datetime`` values, never strings; token lifetimes are whole minutes.
 
-Name rules are the server's, so a spec the server would refuse fails ``validate`` instead.
+Name and e-mail rules are the server's, so a spec the server would refuse fails ``validate``
+instead, and one it accepts passes.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.model.resource import JSON
+from reconciler.providers.phase.sanitise import Suspicious, clean_email, clean_text
 
-_TAGS = re.compile(r"<[^>]*>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The server's ENV_NAME_RE, with ``$`` (a trailing newline passes it, as on the server).
 ENV_NAME = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The shape every e-mail address has; the server's exact rule is ``email_problem``.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 NAME_MAX = 64
 
 DEFAULT_ROLES = ("Owner", "Admin", "Manager", "Developer", "Service")
@@ -80,10 +83,37 @@ APP_PERMISSIONS: dict[str, tuple[str, ...]] = {
 
 
 def text(value: str | None) -> str:
-    """``validate_text_field``: strip HTML tags and control characters, then trim."""
+    """What ``validate_text_field`` stores for ``value`` ("" for ``None``). A text the server
+    refuses as suspicious (``text_problem`` says so at validate time) is only trimmed."""
     if value is None:
         return ""
-    return _CONTROL.sub("", _TAGS.sub("", value)).strip()
+    try:
+        return clean_text(value)
+    except Suspicious:
+        return value.strip()
+
+
+def text_problem(value: str, what: str, max_length: int) -> str | None:
+    """Why the server would refuse ``value`` for a text field of ``max_length`` characters
+    (counted after sanitising, as the server counts them)."""
+    try:
+        cleaned = clean_text(value)
+    except Suspicious as exc:
+        return f"{what} is refused by the server as suspicious HTML ({exc})"
+    if len(cleaned) > max_length:
+        return f"{what} is longer than {max_length} characters once sanitised"
+    return None
+
+
+def email_problem(email: str) -> str | None:
+    """Why the server would refuse ``email`` as a member's address (Django's EmailValidator
+    on the trimmed, lower-cased text), or would store it differently."""
+    cleaned = clean_email(email)
+    if cleaned is None:
+        return f"{email!r} is not an e-mail address the server accepts"
+    if email.strip() != email:
+        return f"e-mail {email!r} would be stored as {cleaned!r} (spaces trimmed)"
+    return None
 
 
 def app_description(value: str | None) -> str | None:

@@ -4,15 +4,25 @@ Collections are maps keyed by natural identity: roles, apps, service accounts an
 name, members by e-mail. Access grants are ``{app: [environment, ...]}``. Durations
 (``expires_in``, ``rotate_after``) are ``<n>m``, ``<n>h``, ``<n>d`` or ``<n>w`` (or a plain number
 of days).
+
+Every rule of the server that needs no network is checked at validate time, with the spec
+location, so ``validate`` refuses what the server would refuse and accepts what it accepts.
+Here: description lengths after sanitising and suspicious HTML (``sanitise``), durations the
+server can add to its clock (``now + expires_in`` must stay before year 10000, else HTTP 500),
+a sane request rate, names that are strings. Where they are compiled (so all such errors are
+reported together): names (``normalise.name_problem``, ``env_name_problem``) and member
+e-mails (``normalise.email_problem``: Django's EmailValidator).
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from reconciler.providers.phase.normalise import text_problem
 from reconciler.secrets.field import SecretField
 
 Access = dict[str, list[str]]
@@ -22,7 +32,9 @@ _UNIT = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "": 86400}
 
 
 def duration_seconds(value: str | int) -> int:
-    """``90d`` -> 7776000; a bare number counts days. Raises ``ValueError``."""
+    """``90d`` -> 7776000; a bare number counts days. Raises ``ValueError``, also for a
+    duration the server cannot add to its clock (``now + duration`` past year 9999 is an
+    ``OverflowError`` there: HTTP 500)."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 90d, 12h or 30m")
     if isinstance(value, int):
@@ -34,6 +46,12 @@ def duration_seconds(value: str | int) -> int:
         seconds = int(found.group(1)) * _UNIT[found.group(2)]
     if seconds <= 0:
         raise ValueError("a duration must be positive")
+    now = datetime.datetime.now(datetime.UTC)
+    room = datetime.datetime.max.replace(tzinfo=datetime.UTC) - now
+    if seconds > room.total_seconds() - 86400:  # a day of margin for clock skew
+        raise ValueError(
+            f"a duration must end before the year 10000 (at most {room.days - 1}d from now)"
+        )
     return seconds
 
 
@@ -43,6 +61,20 @@ def _duration(value: str | int) -> str | int:
 
 
 Duration = Annotated[str | int, AfterValidator(_duration)]
+
+
+def _text(max_length: int) -> AfterValidator:
+    def check(value: str) -> str:
+        problem = text_problem(value, "the text", max_length)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+Description500 = Annotated[str, _text(500)]
+Description10k = Annotated[str, _text(10000)]
 
 
 class _Model(BaseModel):
@@ -71,8 +103,9 @@ class PhaseConnection(_Model):
     rate_limit: int = Field(
         default=240,
         ge=1,
+        le=60000,
         description="Requests per minute paced by a token bucket (the server's budget is per "
-        "principal: Free 120, Pro 240).",
+        "principal: Free 120, Pro 240; at most 60000, 1000 a second).",
     )
 
 
@@ -80,7 +113,9 @@ class RoleSpec(_Model):
     """A custom role. Default roles (Owner, Admin, Manager, Developer, Service) exist in every
     organisation, cannot be declared or changed, and are referenced by name."""
 
-    description: str = Field(default="", max_length=500)
+    description: Description500 = Field(
+        default="", description="Up to 500 characters once HTML tags are stripped."
+    )
     color: str = Field(default="", max_length=7, description="e.g. '#6e7781'")
     permissions: dict[str, list[str]] = Field(
         default_factory=dict,
@@ -111,7 +146,9 @@ class AppSpec(_Model):
     previous_name: str | None = Field(
         default=None, description="Its live name before a rename: it is renamed, not recreated."
     )
-    description: str | None = Field(default=None, max_length=10000)
+    description: Description10k | None = Field(
+        default=None, description="Up to 10000 characters once HTML tags are stripped."
+    )
     sse: bool = Field(
         default=True,
         description="Server-side encryption. Must be true to manage the app through the API; an "
@@ -180,7 +217,9 @@ class TeamSpec(_Model):
     """A team: its members and service accounts get its access."""
 
     id: str | None = Field(default=None, description="Server id, when two share a name.")
-    description: str = Field(default="", max_length=10000)
+    description: Description10k = Field(
+        default="", description="Up to 10000 characters once HTML tags are stripped."
+    )
     member_role: str | None = Field(default=None, description="Role of members inside the team.")
     service_account_role: str | None = Field(
         default=None, description="Role of service accounts inside the team."
@@ -206,5 +245,8 @@ class PhaseSection(_Model):
     roles: dict[str, RoleSpec] = Field(default_factory=dict)
     apps: dict[str, AppSpec] = Field(default_factory=dict)
     service_accounts: dict[str, ServiceAccountSpec] = Field(default_factory=dict)
-    members: dict[str, MemberSpec] = Field(default_factory=dict)
+    members: dict[str, MemberSpec] = Field(
+        default_factory=dict,
+        description="Keyed by e-mail (as the server validates it; compared lower-cased).",
+    )
     teams: dict[str, TeamSpec] = Field(default_factory=dict)

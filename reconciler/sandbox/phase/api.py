@@ -5,24 +5,26 @@ Routing follows ``backend/backend/urls.py``: the public URLs (``""`` and ``v1/..
 at ``/`` and at ``/public/``; ``health/``, ``secrets/tokens/``, ``graphql/`` and
 ``auth/password/login/`` only at ``/``; a leading ``/service`` is stripped first
 (``ServicePrefixMiddleware``). ``APPEND_SLASH`` is off, so a path without its trailing slash is a
-404 with Django's HTML page.
+404 with Django's HTML page (which starts with a newline).
 
-A v1 request goes through DRF's order: content negotiation (406), authentication (401/403/404
-from ``auth.authenticate``), ``IsAuthenticated`` (401), the plan throttle (429), the view's own
+A v1 request goes through DRF's order: content negotiation (``?format=`` other than ``json``:
+404 ``Not found.``; an ``Accept`` without JSON: 406), authentication (401/403/404 from
+``auth.authenticate``), ``IsAuthenticated`` (401), the plan throttle (429), the view's own
 ``initial`` checks (405/403), then the handler (405 when the view has none for the method).
+Every answer of a DRF view carries ``Allow`` (the view's methods, in Django's order, ``HEAD``
+with ``GET``, always ``OPTIONS``), and a 401 carries ``WWW-Authenticate: Bearer``.
 ``/_sandbox/...`` is the control API (``control.py``), not part of the real server.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +42,12 @@ from reconciler.sandbox.phase import (
 )
 from reconciler.sandbox.phase.auth import authenticate, live_token, parse_header
 from reconciler.sandbox.phase.call import Call, View
+from reconciler.sandbox.phase.faults import DROP_HEADER, DropConnections, Faults, applies
 from reconciler.sandbox.phase.store import Store
 from reconciler.sandbox.phase.wire import ApiError, internal_error, not_allowed
 
 NOT_FOUND_HTML = (
-    '<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n'
+    '\n<!doctype html>\n<html lang="en">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n'
     "  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n"
     "</body>\n</html>\n"
 )
@@ -53,7 +56,6 @@ ROOT_MESSAGE = (
     "endpoints."
 )
 VERSION = "v2.73.2"
-DROP_HEADER = "x-sandbox-drop"
 
 PUBLIC_VIEWS: dict[str, View] = {
     **routes_secrets.VIEWS,
@@ -64,6 +66,11 @@ PUBLIC_VIEWS: dict[str, View] = {
     **routes_teams.VIEWS,
 }
 ROOT_ROUTES = ("health/", "secrets/tokens/", "graphql/", "auth/password/login/")
+# Django's View.http_method_names, the order DRF lists a view's methods in ``Allow``.
+METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
+# ``@api_view(["GET"])`` function views (health/, secrets/tokens/): GET and OPTIONS; the real
+# server lists them in set order, which varies between its processes.
+FUNCTION_VIEW_ALLOW = "GET, OPTIONS"
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -83,32 +90,6 @@ def throttled(wait: int) -> ApiError:
         f"Request was throttled. Expected available in {wait} {unit}.",
         {"Retry-After": str(wait)},
     )
-
-
-@dataclass
-class Faults:
-    """Injected failures for resilience tests, deterministic (counters, not chance).
-
-    Each counter is consumed by one API request (``/_sandbox/`` calls are never faulted), in
-    this order: ``latency_ms`` delays every request; ``drops`` closes the connection without an
-    answer and without processing; ``errors`` answers ``error_status`` without processing;
-    ``error_every`` answers ``error_status`` to every Nth request; ``throttle`` answers 429 with
-    ``Retry-After: retry_after``; ``lost`` processes the request, then closes the connection so
-    the answer is lost (the change is made). ``only``, when set, limits every fault to the
-    requests whose ``METHOD /route`` (for GraphQL followed by `` operationName``, e.g.
-    ``POST /graphql/ CreateEnv``) contains it; the others pass untouched.
-    """
-
-    latency_ms: int = 0
-    drops: int = 0
-    errors: int = 0
-    error_status: int = 503
-    error_every: int = 0
-    throttle: int = 0
-    retry_after: int = 1
-    lost: int = 0
-    only: str = ""
-    seen: int = 0
 
 
 @dataclass
@@ -187,11 +168,41 @@ def route_name(path: str, public: bool) -> str | None:
     return None if found is None else found[0]
 
 
+def allow(view: View) -> str:
+    """DRF's ``Allow`` for a class-based view: its methods, ``HEAD`` with ``GET``, ``OPTIONS``."""
+    methods = set(view.handlers) | {"OPTIONS"} | ({"HEAD"} if "GET" in view.handlers else set())
+    return ", ".join(m for m in METHOD_ORDER if m in methods)
+
+
+def drf_answer(serve: Callable[[], Response], allowed: str) -> Response:
+    """An answer as DRF's ``finalize_response`` sends it: ``Allow`` on every answer,
+    ``WWW-Authenticate`` on a 401 (an error stays an ``ApiError``, rendered by ``_answer``)."""
+    extra = {"Allow": allowed}
+    try:
+        response = serve()
+    except ApiError as exc:
+        exc.headers |= extra | ({"WWW-Authenticate": "Bearer"} if exc.status == 401 else {})
+        raise
+    response.headers.update(extra)
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
 def serve_v1(runtime: Runtime, request: Incoming) -> Response:
     """The DRF pipeline for a public v1 view (see the module docstring)."""
     found = match(request.path)
     assert found is not None
     _pattern, view, kwargs = found
+    return drf_answer(lambda: _serve_view(runtime, request, view, kwargs), allow(view))
+
+
+def _serve_view(
+    runtime: Runtime, request: Incoming, view: View, kwargs: dict[str, str]
+) -> Response:
+    fmt = request.params.get("format")
+    if fmt is not None and fmt != "json":  # the only renderer's format
+        raise ApiError(404, "Not found.")
     if not _accepts_json(request.headers.get("accept")):
         raise ApiError(406, "Could not satisfy the request Accept header.")
     store = runtime.store
@@ -251,7 +262,8 @@ def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Res
     runtime.counters["total"] += 1
     store = runtime.store
     with store.lock:
-        faults = runtime.faults if _faulted(runtime.faults, request, name) else Faults()
+        hit = applies(runtime.faults, request.method, name, request.body)
+        faults = runtime.faults if hit else Faults()
         faults.seen += 1
         if faults.drops > 0:
             faults.drops -= 1
@@ -262,12 +274,15 @@ def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Res
         if faults.throttle > 0:
             faults.throttle -= 1
             raise throttled(faults.retry_after)
+        if name == "health/" and request.method == "HEAD":
+            raise internal_error()  # recorded on a real server
         if name == "health/":
-            response: Response = JSONResponse({"status": "alive", "version": VERSION})
+            health = JSONResponse({"status": "alive", "version": VERSION})
+            response: Response = drf_answer(lambda: health, FUNCTION_VIEW_ALLOW)
         elif name == "(root)":
             response = JSONResponse({"message": ROOT_MESSAGE, "status": "ok"})
         elif name == "secrets/tokens/":
-            response = serve_tokens(runtime, request)
+            response = drf_answer(lambda: serve_tokens(runtime, request), FUNCTION_VIEW_ALLOW)
         elif name in extras:
             response = extras[name](runtime, request)
         else:
@@ -279,20 +294,6 @@ def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Res
 
 
 Control = Callable[[str, str, bytes, str | None], Response]
-
-
-def _faulted(faults: Faults, request: Incoming, name: str) -> bool:
-    """Whether ``faults`` apply to this request (``Faults.only``)."""
-    if not faults.only:
-        return True
-    label = f"{request.method} /{name}"
-    if name == "graphql/":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            body = {}
-        label += f" {body.get('operationName') or ''}" if isinstance(body, dict) else ""
-    return faults.only in label
 
 
 def build_app(runtime: Runtime, control: Control, extras: dict[str, Extra]) -> Any:
@@ -343,42 +344,3 @@ def _safely(control: Control, method: str, path: str, body: bytes, ctype: str | 
         return control(method, path, body, ctype)
     except ApiError as exc:
         return exc.response()
-
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-
-class DropConnections:
-    """ASGI wrapper: a response carrying ``x-sandbox-drop`` is never sent; returning a value
-    makes uvicorn close the connection, so the client sees the server disconnect."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        dropped = False
-
-        async def guarded(message: Message) -> None:
-            nonlocal dropped
-            if message["type"] == "http.response.start":
-                dropped = any(k == DROP_HEADER.encode() for k, _v in message.get("headers", []))
-            if not dropped:
-                await send(message)
-
-        await self.app(scope, receive, guarded)
-        return "dropped" if dropped else None
-
-
-class QuietDrops(logging.Filter):
-    """Keeps uvicorn from logging the injected drops as application errors."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "should return None" not in record.getMessage()
-
-
-logging.getLogger("uvicorn.error").addFilter(QuietDrops())

@@ -1,16 +1,19 @@
 """One API request as a view sees it, and the view shape (DRF's ``initial`` + handlers).
 
-Request bodies are parsed lazily, on first use, as DRF does: JSON (``application/json``) or
-form fields; no ``Content-Type`` means an empty body; an unknown type is 415; malformed JSON is
-400 ``JSON parse error - ...``. A view that reads fields from a body that is not an object fails
-with 500, as ``request.data.get`` does on the real server.
+Request bodies are parsed lazily, on first use, as DRF's default parsers do (JSON, form,
+multipart, tried in that order against the ``Content-Type``; see ``parse_body``). A view that
+reads fields from a body that is not an object fails with 500, as ``request.data.get`` does on
+the real server.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -96,22 +99,75 @@ class Call:
         return self.auth.app
 
 
+PARSERS = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def media_type(header: str) -> tuple[str, str, dict[str, str]]:
+    """``(main, sub, params)`` of a media type, lower-cased as Django parses it."""
+    full, *rest = header.split(";")
+    params: dict[str, str] = {}
+    for part in rest:
+        key, sep, value = part.partition("=")
+        if sep:
+            params[key.strip().lower()] = value.strip().strip('"')
+    main, _, sub = full.strip().lower().partition("/")
+    return main, sub, params
+
+
+def _matches(parser: str, main: str, sub: str) -> bool:
+    """DRF's ``media_type_matches(parser.media_type, content_type)`` (``*`` matches all)."""
+    p_main, _, p_sub = parser.partition("/")
+    return sub in ("*", p_sub) and main in ("*", p_main)
+
+
+def _strict_constant(value: str) -> Any:
+    raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+
+
 def parse_body(raw: bytes, content_type: str | None) -> Any:
+    """``request.data``. An empty body is ``{}``. Otherwise the first of DRF's parsers whose
+    media type matches ``Content-Type`` reads it (none, a missing header included: 415
+    ``Unsupported media type "<header>" in request.``), decoding with the header's charset
+    when Python knows it, else UTF-8: a UTF-8 BOM or UTF-16 text is a JSON parse error, as
+    are ``NaN`` and ``Infinity``; multipart fields are the data, files are left out."""
     if not raw:
         return {}
-    media = (content_type or "").split(";")[0].strip().lower()
-    if not media:
-        return {}
-    if media == "application/json" or media.endswith("+json"):
+    header = content_type or ""
+    main, sub, params = media_type(header)
+    parser = next((p for p in PARSERS if _matches(p, main, sub)), None)
+    if parser is None:
+        raise ApiError(415, f'Unsupported media type "{header}" in request.')
+    encoding = params.get("charset", "utf-8")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        encoding = "utf-8"
+    if parser == "application/json":
         try:
-            return json.loads(raw)
-        except ValueError as exc:
+            return json.loads(raw.decode(encoding), parse_constant=_strict_constant)
+        except ValueError as exc:  # UnicodeDecodeError included
             raise ApiError(400, f"JSON parse error - {exc}") from None
-    if media == "application/x-www-form-urlencoded":
-        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    if media == "multipart/form-data":
-        return {}
-    raise ApiError(415, f'Unsupported media type "{content_type}" in request.')
+    if parser == "application/x-www-form-urlencoded":
+        return dict(parse_qsl(raw.decode(encoding, "replace"), keep_blank_values=True))
+    return _multipart(raw, header, params, encoding)
+
+
+def _multipart(raw: bytes, header: str, params: dict[str, str], encoding: str) -> dict[str, str]:
+    """Django's ``MultiPartParser`` for the fields (a field named twice: the last wins)."""
+    if not params.get("boundary"):
+        raise ApiError(400, "Multipart form parse error - Invalid boundary in multipart: None")
+    message = message_from_bytes(f"Content-Type: {header}\r\n\r\n".encode() + raw)
+    fields: dict[str, str] = {}
+    parts = message.get_payload() if message.is_multipart() else []
+    disposition = "content-disposition"
+    for part in parts if isinstance(parts, list) else []:
+        if not isinstance(part, Message) or part.get_param("filename", header=disposition):
+            continue  # a file goes to request.FILES, not request.data
+        name = part.get_param("name", header=disposition)
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = payload.decode(encoding, "replace")
+    return fields
 
 
 Handler = Callable[[Call], Response]

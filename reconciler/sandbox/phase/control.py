@@ -23,7 +23,7 @@ loopback). Every path keeps its trailing slash.
                                                      (the sandbox plays their devices)
 ``GET|DELETE /_sandbox/counters/``                   API requests per ``METHOD /route`` and
                                                      ``total`` (DELETE resets)
-``GET|POST|DELETE /_sandbox/faults/``                read, set (fields of ``api.Faults``; ``only``
+``GET|POST|DELETE /_sandbox/faults/``                read, set (fields of ``Faults``; ``only``
                                                      limits them to matching requests) or
                                                      clear injected faults
 ===================================================  ============================================
@@ -52,7 +52,8 @@ from ruamel.yaml import YAML
 
 from reconciler.crypto import primitives as p
 from reconciler.sandbox.phase import keys
-from reconciler.sandbox.phase.api import Faults, Runtime
+from reconciler.sandbox.phase.api import Runtime
+from reconciler.sandbox.phase.faults import Faults
 from reconciler.sandbox.phase.seed import (
     accept_invite,
     device_open,

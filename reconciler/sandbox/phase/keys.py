@@ -15,7 +15,7 @@ import functools
 
 from reconciler.crypto import primitives as p
 from reconciler.sandbox.phase.access import role_has_global_access
-from reconciler.sandbox.phase.store import Row, Store, new_id, now
+from reconciler.sandbox.phase.store import Row, Store, new_id, now, stamps
 from reconciler.sandbox.phase.wire import ENV_NAME, ENV_NAME_MESSAGE
 
 INDIVIDUAL = "individual"
@@ -243,7 +243,7 @@ def create_environment(
     owner_pub = kx_public("user", owner)
     assert owner_pub is not None
     owner_wrapped = wrap_pair(seed, salt, owner_pub)
-    stamp = now()
+    created, updated = stamps()
     env: Row = {
         "id": new_id(),
         "app_id": app["id"],
@@ -254,8 +254,8 @@ def create_environment(
         "wrapped_seed": owner_wrapped[0],
         "wrapped_salt": owner_wrapped[1],
         "server_key": None,
-        "created_at": stamp,
-        "updated_at": stamp,
+        "created_at": created,
+        "updated_at": updated,
     }
     if server_copy:
         server_seed, server_salt = wrap_pair(seed, salt, store.server_keypair()[0])

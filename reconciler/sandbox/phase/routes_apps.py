@@ -10,11 +10,12 @@ from reconciler.sandbox.phase import keys
 from reconciler.sandbox.phase.access import can_access_app, can_access_env
 from reconciler.sandbox.phase.call import Call, View
 from reconciler.sandbox.phase.render import app_json, env_json
-from reconciler.sandbox.phase.store import Row, Store, new_id, now
+from reconciler.sandbox.phase.store import Row, Store, new_id, now, stamps
 from reconciler.sandbox.phase.wire import (
     ENV_NAME,
     ENV_NAME_MESSAGE,
     ApiError,
+    internal_error,
     no_content,
     ok,
     validate_text,
@@ -112,7 +113,7 @@ def new_app(store: Store, name: str, description: str | None, *, sse: bool) -> R
     identity_pub, identity_priv = p.kx_seed_keypair(app_seed)
     _share0, share1 = p.split_secret_hex(identity_priv)
     _server_pk, server_sk = store.server_keypair()
-    stamp = now()
+    created, updated = stamps()
     app: Row = {
         "id": new_id(),
         "name": name,
@@ -123,8 +124,8 @@ def new_app(store: Store, name: str, description: str | None, *, sse: bool) -> R
         "app_seed": p.encrypt_raw(app_seed, bytes.fromhex(server_sk)).hex(),
         "wrapped_key_share": p.wrap_share_hex(share1, wrap_key),
         "app_version": 1,
-        "created_at": stamp,
-        "updated_at": stamp,
+        "created_at": created,
+        "updated_at": updated,
     }
     store.table("apps")[app["id"]] = app
     return app
@@ -216,6 +217,8 @@ def create_env(call: Call) -> Response:
         raise ApiError(403, "Environment quota exceeded for this app's plan.")
     if store.plan == "FR":
         raise ApiError(403, "Custom environments are not available on the Free plan.")
+    if not isinstance(name, str):
+        raise internal_error()  # ENV_NAME_RE.match(name) raises TypeError on the server
     caller = call.caller
     try:
         env = keys.create_environment(store, app, name, "custom", (caller.kind, caller.row))
@@ -248,7 +251,9 @@ def update_env(call: Call) -> Response:
     name = call.get("name")
     if not name:
         raise ApiError(400, "Missing required field: name")
-    if not isinstance(name, str) or not ENV_NAME.match(name):
+    if not isinstance(name, str):
+        raise internal_error()  # ENV_NAME_RE.match(name) raises TypeError on the server
+    if not ENV_NAME.match(name):
         raise ApiError(400, ENV_NAME_MESSAGE)
     if env["env_type"] not in ("dev", "staging", "prod") and call.store.plan == "FR":
         raise ApiError(403, "Custom environments are not available on the Free plan.")

@@ -192,13 +192,16 @@ def delete_secrets(call: Call) -> Response:
     if not isinstance(ids, list) or not ids:
         raise ApiError(400, "'secrets' must be a non-empty list of secret IDs.")
     table = call.store.table("secrets")
-    for secret_id in ids:
-        found = table.get(str(secret_id))
-        if found is None or found["environment_id"] != env["id"]:
-            raise ApiError(404, f"Secret not found: {secret_id}")
-    for secret_id in ids:
-        table.pop(str(secret_id), None)
-    return ok({"message": "Deleted secrets"})
+    found = {
+        str(i) for i in ids if str(i) in table and table[str(i)]["environment_id"] == env["id"]
+    }
+    missing = [str(i) for i in ids if str(i) not in found]
+    if missing:
+        raise ApiError(404, f"Secret(s) not found in this environment: {', '.join(missing)}")
+    for secret_id in found:
+        table.pop(secret_id)
+    count = len(found)
+    return ok({"message": f"Deleted {count} secret{'' if count == 1 else 's'}"})
 
 
 def secrets_tokens(store: Store, token: Row) -> Response:

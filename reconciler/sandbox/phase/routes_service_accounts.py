@@ -22,7 +22,7 @@ from reconciler.sandbox.phase.call import Call, View
 from reconciler.sandbox.phase.grants import apply_access, validate_access
 from reconciler.sandbox.phase.render import sa_detail, sa_json, token_json
 from reconciler.sandbox.phase.routes_apps import org_of
-from reconciler.sandbox.phase.store import Row, Store, new_id, now
+from reconciler.sandbox.phase.store import Row, Store, new_id, now, stamps
 from reconciler.sandbox.phase.wire import ApiError, instant, no_content, ok, validate_text
 
 
@@ -31,7 +31,7 @@ def new_service_account(store: Store, name: str, role: Row, team: Row | None) ->
     pk, sk = p.sign_keypair()
     keyring = json.dumps({"publicKey": pk, "privateKey": sk})
     wrapped = p.encrypt_asymmetric(keyring, store.server_keypair()[0])
-    stamp = now()
+    created, updated = stamps()
     sa: Row = {
         "id": new_id(),
         "name": name,
@@ -41,8 +41,8 @@ def new_service_account(store: Store, name: str, role: Row, team: Row | None) ->
         "server_wrapped_keyring": wrapped,
         "server_wrapped_recovery": wrapped,
         "apps": [],
-        "created_at": stamp,
-        "updated_at": stamp,
+        "created_at": created,
+        "updated_at": updated,
         "deleted_at": None,
     }
     store.table("service_accounts")[sa["id"]] = sa

@@ -14,7 +14,7 @@ from reconciler.sandbox.phase.call import Call, View
 from reconciler.sandbox.phase.render import team_detail, team_json
 from reconciler.sandbox.phase.routes_apps import org_of
 from reconciler.sandbox.phase.routes_service_accounts import soft_delete_sa
-from reconciler.sandbox.phase.store import Row, new_id, now
+from reconciler.sandbox.phase.store import Row, new_id, now, stamps
 from reconciler.sandbox.phase.wire import ApiError, no_content, ok, query, validate_text
 
 MEMBER_TYPES = ["service_account", "user"]
@@ -79,7 +79,7 @@ def create_team(call: Call) -> Response:
     sa_role_id = _role_id(call, sa_role) if sa_role else None
     if call.has("is_scim_managed"):
         raise ApiError(400, SCIM_FLAG)
-    stamp = now()
+    created, updated = stamps()
     team: Row = {
         "id": new_id(),
         "name": name,
@@ -91,8 +91,8 @@ def create_team(call: Call) -> Response:
         "is_scim_managed": False,
         "members": [{"kind": caller.kind, "id": caller.id}],
         "envs": [],
-        "created_at": stamp,
-        "updated_at": stamp,
+        "created_at": created,
+        "updated_at": updated,
         "deleted_at": None,
     }
     store.table("teams")[team["id"]] = team

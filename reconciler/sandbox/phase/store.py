@@ -21,6 +21,7 @@ also plays the users' devices, a member row keeps the member's ed25519 signing k
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import sqlite3
 import threading
@@ -53,6 +54,14 @@ TABLES = (
 def now() -> str:
     """The current instant as DRF renders it."""
     return instant()
+
+
+def stamps() -> tuple[str, str]:
+    """``(created_at, updated_at)`` of a new row. Django fills ``auto_now_add`` and
+    ``auto_now`` one after the other, so on the real server a new row's ``updatedAt`` is a few
+    microseconds after its ``createdAt`` (recorded: 6 to 10); clients must not take them equal."""
+    created = datetime.datetime.now(datetime.UTC)
+    return instant(created), instant(created + datetime.timedelta(microseconds=7))
 
 
 def new_id() -> str:

@@ -10,17 +10,12 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
+from reconciler.providers.phase.sanitise import Suspicious, clean_email, clean_text
+
 ENV_NAME = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
 ENV_NAME_MESSAGE = (
     "Environment name is invalid. Only letters, numbers, hyphens and underscores are allowed "
     "(max 64 characters)."
-)
-_TAGS = re.compile(r"<[^>]*>")
-# C0/C1 control characters except tab, LF and CR (``validate_text_field``).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
 _CAMEL = re.compile(r"[a-z0-9]?_[a-z0-9]")
 
@@ -91,27 +86,20 @@ def jsonb(value: Any) -> Any:
     return value
 
 
-def strip_tags(text: str) -> str:
-    """Django's ``strip_tags`` for the inputs a client sends: tags removed (repeatedly),
-    entities kept as written."""
-    while "<" in text and ">" in text:
-        stripped = _TAGS.sub("", text)
-        if stripped == text:
-            break
-        text = stripped
-    return text
-
-
 def validate_text(value: Any, field: str, max_length: int, *, required: bool = True) -> str | None:
     """``validate_text_field``: blank counts as missing; tags and control characters are
-    stripped, then the value is trimmed; raises 400 with the server's messages."""
+    stripped (``sanitise.clean_text``, the provider's copy of the rule), then the value is
+    trimmed; raises 400 with the server's messages, 500 for suspicious HTML."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ApiError(400, f"Missing required field: {field}")
         return None
     if not isinstance(value, str):
         raise ApiError(400, f"'{field}' must be a string.")
-    cleaned = _CONTROL.sub("", strip_tags(value)).strip()
+    try:
+        cleaned = clean_text(value)
+    except Suspicious:
+        raise internal_error() from None
     if required and not cleaned:
         raise ApiError(400, f"Missing required field: {field}")
     if len(cleaned) > max_length:
@@ -120,14 +108,15 @@ def validate_text(value: Any, field: str, max_length: int, *, required: bool = T
 
 
 def validate_email(value: Any) -> str:
-    """``validate_email_address``: trimmed, lower-cased, Django's validator (400 otherwise)."""
+    """``validate_email_address``: trimmed, lower-cased, Django's ``EmailValidator``
+    (``sanitise.clean_email``; 400 otherwise)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ApiError(400, "Missing required field: email")
     if not isinstance(value, str):
         raise ApiError(400, "'email' must be a string.")
-    cleaned = value.strip().lower()
-    if not _EMAIL.match(cleaned) or len(cleaned) > 320:
-        raise ApiError(400, f"'{cleaned}' is not a valid email address.")
+    cleaned = clean_email(value)
+    if cleaned is None:
+        raise ApiError(400, f"'{value.strip().lower()}' is not a valid email address.")
     return cleaned
 
 

@@ -15,8 +15,10 @@ from reconciler.providers.phase.spec import duration_seconds
     [
         ("<b>Payments</b> API", "Payments API"),
         ("  padded \n", "padded"),
-        ("tab\there", "tabhere"),
+        ("tab\there", "tab\there"),  # tab, LF and CR are kept
         ("bell\x07 and \x9fC1", "bell and C1"),
+        ("latency < 5 ms > target", "latency < 5 ms > target"),
+        ("<!-- a > b -->x", "x"),
         ("", ""),
         (None, ""),
     ],
