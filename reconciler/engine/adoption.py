@@ -115,9 +115,21 @@ def _write_yaml(document: Mapping[str, Any], path: Path, header: str | None) -> 
         raise ReconcilerError(f"{path}: cannot write ({exc.strerror})") from None
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, depth: int = 0) -> Any:
+    """Plain YAML data. A mapping's ``"#"`` entry (text) is not data: it becomes a comment on
+    the line before that mapping's key (providers use it to say what export could not read)."""
+    from ruamel.yaml.comments import CommentedMap
+
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        out = CommentedMap()
+        for k, v in value.items():
+            if k == "#":
+                continue
+            out[str(k)] = _plain(v, depth + 1)
+            note = v.get("#") if isinstance(v, Mapping) else None
+            if isinstance(note, str):
+                out.yaml_set_comment_before_after_key(str(k), before=note, indent=2 * depth)
+        return out
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, depth + 1) for v in value]
     return value

@@ -66,8 +66,8 @@ def build_plan(
     changes = list(raw.changes)
     for name in sorted(hooks):
         own = [c for c in changes if c.address.provider == name]
-        if not own:
-            continue
+        # called with no changes too: a provider may add notes (deferred changes without a
+        # desired object) about live objects it must leave alone, e.g. undeletable ones
         refined = hooks[name].refine(own, desired.of_provider(name), live.of_provider(name))
         changes = [c for c in changes if c.address.provider != name] + list(refined)
     ordered = _defer(order(changes), live, hooks)
@@ -88,7 +88,7 @@ def build_plan(
         spec_path=spec_path,
         spec_digest=spec_digest,
         changes=ordered,
-        unmanaged=tuple(sorted(raw.unmanaged)),
+        unmanaged=tuple(sorted(set(raw.unmanaged) - {c.address for c in ordered})),
         live_fingerprints=fingerprints,
         violations=tuple(violations),
         warnings=tuple(sorted({w for c in ordered for w in c.warnings})),

@@ -96,9 +96,10 @@ class DriftReport:
 
 def _finding(change: Change) -> Finding:
     action = "none" if change.action is Action.DEFERRED else change.action.value
-    return Finding(
-        _GRADE_OF[change.action], str(change.address), action, tuple(change_lines(change))
-    )
+    grade = _GRADE_OF[change.action]
+    if change.action is Action.DEFERRED and change.desired is None:
+        grade = Grade.UNMANAGED  # a provider's note on a live object it must leave alone
+    return Finding(grade, str(change.address), action, tuple(change_lines(change)))
 
 
 def from_plan(plan: Plan, generated_at: str | None = None) -> DriftReport:

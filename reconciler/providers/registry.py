@@ -24,6 +24,7 @@ from reconciler.providers.base import ProviderPlugin
 _MODULES: dict[str, str] = {
     "memory": "reconciler.providers.memory",
     "phase": "reconciler.providers.phase.plugin",
+    "messages": "reconciler.providers.messages.plugin",
 }
 
 VARIABLE = "RECONCILER_PLUGINS"

@@ -57,3 +57,27 @@ def secret_fields(change: Change, names: Iterable[str]) -> dict[str, str]:
 def without_placeholders(body: Mapping[str, Any]) -> dict[str, Any]:
     """``body`` without any field whose value is a placeholder (a last guard before sending)."""
     return {k: v for k, v in body.items() if not is_placeholder(v)}
+
+
+def unreadable_details(change: Change) -> dict[str, JSON]:
+    """Plan detail lines for the write-only attributes of an update or create: each says the
+    value cannot be read and how what was last applied compares with the spec (``matches
+    spec``, ``differs``, or ``unknown`` when nothing was applied from here, e.g. an object made
+    out of band). Drift reports show them instead of a bare ``(sensitive)`` change, so an
+    attribute nobody can read is never mistaken for one that was changed live."""
+    desired, live = change.desired, change.live
+    if desired is None:
+        return {}
+    out: dict[str, JSON] = {}
+    for name in sorted(desired.sensitive):
+        if change.action is Action.CREATE or live is None:
+            continue
+        applied = live.attributes.get(name)
+        if applied is None:
+            state = "unknown (never applied from here)"
+        elif applied == desired.attributes.get(name):
+            state = "matches spec"
+        else:
+            state = "differs from spec"
+        out[name] = f"cannot be read (last applied: {state})"
+    return out

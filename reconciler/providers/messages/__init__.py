@@ -1,0 +1,1 @@
+"""The La Suite Messages provider: mail domains, domain admins, mailboxes and their accesses."""
