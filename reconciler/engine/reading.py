@@ -71,6 +71,7 @@ def refresh(
     ``timings``, when given, receives the seconds each provider's read took.
     """
     live: list[Resource] = []
+    context: dict[str, JSON] = {}  # what each provider learnt while reading (State.context)
     for name, provider in providers.items():
         wanted = None if only is None else frozenset(a for a in only if a.provider == name)
         if wanted is not None and not wanted:
@@ -80,7 +81,8 @@ def refresh(
         if timings is not None:
             timings[name] = time.monotonic() - started
         live.extend(_with_fingerprints(r, store) for r in state.resources())
-    return State(live)
+        context.update(state.context)
+    return State(live, context)
 
 
 def _with_fingerprints(resource: Resource, store: StateStore) -> Resource:

@@ -18,7 +18,7 @@ from reconciler.plan.build import build_plan
 from reconciler.plan.change import Action, Change
 from reconciler.plan.plan import Plan
 from reconciler.plan.policy import Policy
-from reconciler.providers.phase.live import label_objects
+from reconciler.providers.kit.labels import label_objects
 from reconciler.providers.phase.provider import PhaseProvider
 from reconciler.secrets.value import Secret
 
