@@ -6,7 +6,10 @@ fingerprints were computed with the SQLite state's fingerprint key, so that key 
 runners too: it is sealed into the database with ``RECONCILER_SECRET_KEY``. When only
 ``RECONCILER_FINGERPRINT_KEY`` is set it keeps winning and nothing needs sealing; when neither is
 set the migration is refused before anything is written (the key file cannot be shared safely
-any other way). The SQLite file is only read.
+any other way). Run it with the key variables the applies used: when ``RECONCILER_SECRET_KEY``
+is set now but the SQLite state has a key file and no sealed key, which key made its
+fingerprints is ambiguous, and the migration asks (``RECONCILER_FINGERPRINT_KEY`` = the file's
+hex settles it). The SQLite file is only read.
 """
 
 from __future__ import annotations
@@ -32,6 +35,19 @@ def migrate_to_postgres(source: Path, url: str, env: Mapping[str, str]) -> str:
     try:
         entries = src.entries()
         needs_key = any(e.fingerprints for e in entries)
+        key_file = source.parent / KEY_FILE
+        if (
+            needs_key
+            and not env.get(KEY_VARIABLE, "").strip()
+            and env.get(SECRET_KEY_VARIABLE, "").strip()
+            and src.sealed_key() is None
+            and key_file.exists()
+        ):
+            raise StateError(
+                f"{source}: its fingerprints may have been made with {key_file} (applies "
+                f"without {SECRET_KEY_VARIABLE}) or with {SECRET_KEY_VARIABLE}; if the former, "
+                f"set {KEY_VARIABLE} to the file's hex for the migration, else remove the file"
+            )
         key = src.fingerprint_key if needs_key else None
     finally:
         src.close()
