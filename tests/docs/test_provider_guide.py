@@ -211,4 +211,4 @@ def test_out_of_tree_registration_is_checked(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(ReconcilerError, match="is not the 'shelf' plugin"):
         providers.plugins()
     monkeypatch.setenv(providers.VARIABLE, " , ")
-    assert list(providers.plugins()) == list(providers.modules()) == ["memory", "phase"]
+    assert list(providers.plugins()) == list(providers.modules()) == list(providers._MODULES)
