@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from reconciler import engine
+from reconciler.cli.app import app
 from reconciler.errors import StalePlanError
 from reconciler.plan.change import Action
 
@@ -86,6 +88,30 @@ def test_a_saved_plan_touching_one_app_rereads_two_lists_of_a_100_app_org(
         result = session.apply_saved(plan)
         assert result.ok, [r.line() for r in result.results]
         assert session.make_plan().executable == ()
+
+
+def test_apply_of_a_saved_plan_through_the_cli_reads_at_most_three_collections(
+    phase: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``reconciler apply --plan`` as CI runs it: the organisation's identity for the lock,
+    then the verification's re-read, then the one update."""
+    spec = CONNECTION + "  apps:\n    app007: {description: Payments}\n"
+    path, env = setup(phase, tmp_path, spec)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    runner = CliRunner()
+    planned = runner.invoke(app, ["plan", str(path), "--out", str(tmp_path / "plan.json")])
+    assert planned.exit_code == 0, planned.output
+    phase.control("DELETE", "counters/")
+    applied = runner.invoke(app, ["apply", "--plan", str(tmp_path / "plan.json")])
+    assert applied.exit_code == 0, applied.output
+    sent = {k: int(v) for k, v in phase.control("GET", "counters/").items() if k != "total"}
+    reads = {k: v for k, v in sent.items() if k.startswith("GET ")}
+    assert sum(reads.values()) <= 3, reads
+    assert set(reads) == {"GET /secrets/tokens/", "GET /v1/apps/"}
+    assert {k: v for k, v in sent.items() if not k.startswith("GET ")} == {
+        "PUT /v1/apps/{app_id}/": 1
+    }
 
 
 def test_staleness_of_the_touched_app_is_caught_and_other_apps_are_not_read(
