@@ -6,7 +6,8 @@ Binaries are found on ``PATH`` or in Debian's ``/usr/lib/postgresql/<version>/bi
 ``apt-get install postgresql`` gives; ``.ci/run`` installs it when missing). ``initdb`` refuses
 to run as root, so under root (CI containers) the cluster runs as ``nobody``. When no binaries
 exist the tests that need them skip, unless ``RECONCILER_REQUIRE_POSTGRES=1`` (set by ``.ci/run``)
-turns that into a failure.
+turns that into a failure. ``Backend`` is one state location (SQLite file or PostgreSQL database)
+and the stores a test opened on it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,16 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+
+from reconciler.state.open import open_location
+from reconciler.state.store import StateStore
 
 REQUIRE_VARIABLE = "RECONCILER_REQUIRE_POSTGRES"
 
@@ -137,3 +143,22 @@ def cluster() -> Cluster:
         atexit.register(started.stop)
         _cluster = started
     return _cluster
+
+
+@dataclass
+class Backend:
+    """One state location and a way to open stores on it (all closed after the test)."""
+
+    name: str
+    location: str
+    opened: list[StateStore] = field(default_factory=list)
+
+    def open(self, env: Mapping[str, str] | None = None, lock_timeout: float = 0.0) -> StateStore:
+        store = open_location(self.location, env={} if env is None else env)
+        store.lock_timeout = lock_timeout
+        self.opened.append(store)
+        return store
+
+    @property
+    def postgres(self) -> bool:
+        return self.name == "postgresql"

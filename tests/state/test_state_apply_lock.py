@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Backend
+from pgcluster import Backend
 
 from reconciler import engine
 

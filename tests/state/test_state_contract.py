@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Backend
 from cryptography.fernet import Fernet
+from pgcluster import Backend
 
 from reconciler.address import Address
 from reconciler.errors import LockedError, StateError
