@@ -67,13 +67,16 @@ class Provider(Protocol):
         ``desired`` tells which objects the spec names (for id pins and name matching);
         ``only``, when given, limits the read to the collections holding those addresses
         (used to re-check a saved plan). Write-only attributes are ``None`` here; the engine
-        overlays fingerprints from the state store.
+        overlays fingerprints from the state store. What the read learns besides objects (who
+        the token is, ...) goes, as JSON, in the answer's ``context[name]`` (``State.context``),
+        where ``refine`` and ``check`` find it.
         """
         ...
 
     def refine(self, changes: Sequence[Change], desired: State, live: State) -> list[Change]:
         """Return the changes with provider-specific ordering edges, warnings and details
-        added (e.g. promotion order). Must be pure and deterministic."""
+        added (e.g. promotion order). Must be pure and deterministic: everything it needs is
+        in its arguments (``live.context[name]`` for what ``read`` learnt)."""
         ...
 
     def check(self, changes: Sequence[Change], desired: State, live: State) -> list[Violation]:
