@@ -1,5 +1,11 @@
 """The ``reconciler`` command line (typer). Commands and exit codes follow DESIGN.md.
 
+Exit codes, the same for every command: 0 ok / no changes, 2 changes (``plan
+--detailed-exitcode``) or drift (``drift``), 1 every error, usage errors included (a bad option
+or value, a missing argument: one line on stderr naming the command's ``--help``; click's own
+code 2 would read as "changes" in CI), 130 interrupted. Documents (plans, reports, schema,
+tokens) go to stdout; progress, notes and errors to stderr.
+
 Every command body returns its exit code; ``_run`` turns errors into one-line messages
 (``file:line:col: message`` or ``address: message``), never a traceback:
 
@@ -17,14 +23,9 @@ Only ``cli/output.py`` prints.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import logging
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -32,94 +33,29 @@ import typer
 
 from reconciler import engine
 from reconciler.cli.output import Output
+from reconciler.cli.running import DriftFormat, PlanFormat, run
+from reconciler.cli.running import open_session as _session
+from reconciler.cli.running import refused as _refused
+from reconciler.cli.running import render_plan as _render_plan
+from reconciler.cli.saved import relative_to, saved_spec
+from reconciler.cli.secret_cmd import secret_app
 from reconciler.cli.state_cmd import state_app
-from reconciler.errors import PlanRefused, ReconcilerError, StalePlanError
+from reconciler.cli.usage import RootGroup
+from reconciler.errors import ReconcilerError
 from reconciler.plan.plan import Plan
-from reconciler.secrets.value import Secret
+from reconciler.spec.load import paused_gc
 
 app = typer.Typer(
+    cls=RootGroup,
     name="reconciler",
     help="Declarative organisation access: plan and apply specs against live systems.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-secret_app = typer.Typer(
-    help="Encrypt spec values (!encrypted) and make keys.", no_args_is_help=True
-)
+_run = run  # every command's runner (state_cmd imports it from here)
 app.add_typer(secret_app, name="secret")
 app.add_typer(state_app, name="state")
-
-
-class PlanFormat(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-
-
-class DriftFormat(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-
-
-# -- error handling -----------------------------------------------------------------------
-
-
-def _run(body: Callable[[Output], int]) -> None:
-    """Run a command body and exit with its code (see the module docstring)."""
-    out = Output()
-    level = os.environ.get("RECONCILER_LOG", "").upper()
-    if level in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        logging.basicConfig(
-            level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
-        )
-    try:
-        code = body(out)
-    except StalePlanError as exc:
-        out.error(str(exc))
-        if exc.replan is not None:
-            out.note("The plan now would be:")
-            out.document(_render_plan(exc.replan, PlanFormat.text, out))
-        out.error("Nothing was changed. Review the new plan and save it again.")
-        code = 1
-    except ReconcilerError as exc:
-        out.error(str(exc))
-        code = 1
-    except KeyboardInterrupt:
-        out.error("interrupted")
-        code = 130
-    except Exception as exc:
-        out.internal_error(exc)
-        code = 1
-    raise typer.Exit(code)
-
-
-@contextmanager
-def _session(
-    path: Path, out: Output, lock_timeout: float | None = None
-) -> Iterator[engine.Session]:
-    with engine.Session(path) as session:
-        if lock_timeout is not None:  # else RECONCILER_LOCK_TIMEOUT, read by open_store
-            session.store.lock_timeout = lock_timeout
-        out.secrets.extend(engine.spec_secrets(session.spec))
-        yield session
-
-
-def _render_plan(plan: Plan, fmt: PlanFormat, out: Output) -> str:
-    from reconciler.plan import render
-
-    if fmt is PlanFormat.json:
-        return render.render_json(plan)
-    if fmt is PlanFormat.markdown:
-        return render.render_markdown(plan)
-    return render.render_text(plan, out.color())
-
-
-def _refused(plan: Plan, out: Output) -> int:
-    out.error(str(PlanRefused(plan.violations)))
-    return 1
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -132,18 +68,27 @@ AllowDeletes = Annotated[
 
 
 @app.command()
-def validate(path: PathArg) -> None:
-    """Check the spec (schema, references, secret references); no network."""
+def validate(
+    path: PathArg,
+    strict_env: Annotated[
+        bool,
+        typer.Option(
+            "--strict-env",
+            help="Unset ${env:…} variables (and RECONCILER_SECRET_KEY for !encrypted) are "
+            "errors, as for plan and apply. Default: notes, so no credentials are needed.",
+        ),
+    ] = False,
+) -> None:
+    """Check the spec (schema, references, secret references); no network, no credentials,
+    no state store."""
 
     def body(out: Output) -> int:
         from reconciler.spec.load import load_spec
-        from reconciler.state.open import open_store
 
-        store = open_store(path)
-        try:
-            spec = load_spec(path, fingerprint_key=store.fingerprint_key)
-        finally:
-            store.close()
+        with paused_gc():
+            spec = load_spec(path, strict_env=strict_env)
+        for note in spec.notes:
+            out.note(f"note: {note}")
         out.note(f"{path}: valid ({len(spec.desired)} objects)", "green")
         return 0
 
@@ -166,11 +111,18 @@ def plan(
     """Read live state, diff it against the spec and print the ordered plan."""
 
     def body(out: Output) -> int:
-        with _session(path, out) as session:
+        with paused_gc(), _session(path, out) as session:
             result = session.make_plan(allow_deletes=allow_deletes)
         if out_file is not None:
+            # The spec path is kept relative to the plan file, so `apply --plan` finds the spec
+            # from any working directory (the plan file travels with the repository checkout).
+            result = dataclasses.replace(result, spec_path=relative_to(path, out_file.parent))
             engine.save_plan(result, out_file)
-        out.document(_render_plan(result, fmt, out))
+        with paused_gc():
+            document = _render_plan(result, fmt, out)
+        # A refused plan is rendered too (its violations are in the document): the PR comment
+        # says why; the exit code (1) comes after the document is written.
+        out.document(document)
         if stats:
             out.stats(result.stats)
         if result.refused:
@@ -217,14 +169,17 @@ def apply(
             saved = engine.read_plan(plan_file)
             if saved.refused:
                 return _refused(saved, out)
-            with _session(path or Path(saved.spec_path), out, lock_timeout) as session:
+            spec_path = path or saved_spec(plan_file, saved)
+            with _session(spec_path, out, lock_timeout) as session:
                 return _execute(session, saved, out, concurrency, allow_deletes, verify=True)
         if path is None:
             out.error("apply needs a spec PATH, or --plan FILE")
             return 1
         with _session(path, out, lock_timeout) as session:
-            planned = session.make_plan(allow_deletes=allow_deletes)
-            out.document(_render_plan(planned, PlanFormat.text, out))
+            with paused_gc():
+                planned = session.make_plan(allow_deletes=allow_deletes)
+                document = _render_plan(planned, PlanFormat.text, out)
+            out.document(document)
             if planned.refused:
                 return _refused(planned, out)
             if planned.empty:
@@ -283,9 +238,9 @@ def drift(
     def body(out: Output) -> int:
         from reconciler.plan.drift import render_drift
 
-        with _session(path, out) as session:
+        with paused_gc(), _session(path, out) as session:
             fresh, report = session.drift()
-        text = render_drift(report, fmt.value)
+            text = render_drift(report, fmt.value)
         if out_file is not None:
             try:
                 out_file.write_text(text if text.endswith("\n") else text + "\n", "utf-8")
@@ -377,37 +332,6 @@ def schema() -> None:
         from reconciler.spec.schema import json_schema
 
         out.document(json.dumps(json_schema(), indent=2, ensure_ascii=False))
-        return 0
-
-    _run(body)
-
-
-@secret_app.command("encrypt")
-def secret_encrypt() -> None:
-    """Encrypt a value (stdin, or a hidden prompt) with RECONCILER_SECRET_KEY; print the token."""
-
-    def body(out: Output) -> int:
-        from reconciler.secrets.fernet import encrypt
-
-        plaintext = out.read_secret()
-        out.secrets.append(Secret(plaintext))
-        if not plaintext:
-            out.error("secret encrypt: empty value")
-            return 1
-        out.document(f"!encrypted {encrypt(plaintext)}")
-        return 0
-
-    _run(body)
-
-
-@secret_app.command("keygen")
-def secret_keygen() -> None:
-    """Print a new key for RECONCILER_SECRET_KEY."""
-
-    def body(out: Output) -> int:
-        from reconciler.secrets.fernet import generate_key
-
-        out.document(generate_key())
         return 0
 
     _run(body)

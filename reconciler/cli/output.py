@@ -98,14 +98,15 @@ class Output:
     def apply_progress(self, total: int) -> Iterator[Any]:
         """Yields the ``on_event`` callback of an apply.
 
-        On a terminal: a rich progress bar (stderr) plus a line per finished change. Otherwise
-        (CI): one plain line per finished change, ``applied phase.app.x (0.12s)``, on stdout.
+        Progress is on stderr (stdout holds documents only: the plan, the apply report). On a
+        terminal: a rich progress bar plus a line per finished change. Otherwise (CI): one plain
+        line per finished change, ``applied phase.app.x (0.12s)``.
         """
         if not self.err.is_terminal:
 
             def plain(event: Event) -> None:
                 if event.kind == "finished" and event.result is not None:
-                    self.line(self._redact(event.result.line()))
+                    self.note(event.result.line())
 
             yield plain
             return
@@ -133,7 +134,8 @@ class Output:
         return Text(self._redact(result.line()), style=_STATUS_STYLE[result.status])
 
     def apply_report(self, result: ApplyResult) -> None:
-        """Summary, then every change that did not apply (failed, skipped, deferred)."""
+        """The apply's report (stdout, a document): summary, then every change that did not
+        apply (failed, skipped, deferred)."""
         counts = result.counts()
         summary = ", ".join(f"{counts[s.value]} {s.value}" for s in Status)
         verdict = "Apply complete" if result.ok else "Apply failed"

@@ -111,6 +111,7 @@ def compile_section(section: MemorySection, ctx: CompileContext) -> Compiled:
                 location=ctx.locate((NAME, "members", email)),
             )
         )
+    members = {e.lower() for e in section.members}  # once, not per item: large specs
     for name, it in section.items.items():
         deps = {_addr("group", it.group)}
         if it.group not in section.groups:
@@ -125,7 +126,7 @@ def compile_section(section: MemorySection, ctx: CompileContext) -> Compiled:
         }
         if it.owner is not None:
             deps.add(_addr("member", it.owner.lower()))
-            if it.owner.lower() not in {e.lower() for e in section.members}:
+            if it.owner.lower() not in members:
                 errors.append(
                     SpecError(
                         f"unknown member {it.owner!r}", ctx.locate((NAME, "items", name, "owner"))

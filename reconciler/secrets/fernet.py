@@ -25,6 +25,10 @@ class SecretsError(ReconcilerError):
     """A key is missing or invalid, or a token cannot be decrypted. Never holds secret text."""
 
 
+class MissingKeyError(SecretsError):
+    """``RECONCILER_SECRET_KEY`` is not set: nothing says whether a token is good or bad."""
+
+
 def generate_key() -> str:
     """A new random Fernet key (url-safe base64 of 32 bytes), suitable for
     ``RECONCILER_SECRET_KEY``."""
@@ -40,7 +44,7 @@ def keyring(env: Mapping[str, str] | None = None) -> MultiFernet:
     raw = environ.get(KEY_VARIABLE, "")
     entries = [part.strip() for part in raw.split(",") if part.strip()]
     if not entries:
-        raise SecretsError(f"{KEY_VARIABLE} is not set (needed for !encrypted values)")
+        raise MissingKeyError(f"{KEY_VARIABLE} is not set (needed for !encrypted values)")
     keys: list[Fernet] = []
     for index, entry in enumerate(entries, start=1):
         try:

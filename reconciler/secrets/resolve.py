@@ -14,12 +14,18 @@ Rules:
 
 Errors are ``SpecError``s at the value's location; their messages name the variable, the file
 path or the key variable, never a resolved value.
+
+Without ``strict_env`` (how ``validate`` runs, so that it needs no credentials) an unset
+``${env:…}`` variable, and an unset ``RECONCILER_SECRET_KEY`` for ``!encrypted`` values, are
+*notes* rather than errors: the value is left unresolved (an empty ``Reference``) and its path is
+listed in ``failed`` so schema errors under it are not reported. A variable that is set is
+still used, and every other problem (bad name, unreadable file, wrong key) is still an error.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +34,7 @@ from cryptography.fernet import MultiFernet
 
 from reconciler.errors import Location, SpecError
 from reconciler.secrets import fernet
-from reconciler.secrets.fernet import SecretsError
+from reconciler.secrets.fernet import MissingKeyError, SecretsError
 from reconciler.secrets.field import Reference
 from reconciler.secrets.value import Secret
 
@@ -36,6 +42,10 @@ NodePath = tuple[str | int, ...]
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}|\$\{")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class UnsetVariableError(SecretsError):
+    """A ``${env:NAME}`` whose variable is not set."""
 
 
 class Encrypted(str):
@@ -82,7 +92,7 @@ def _reference(body: str, *, env: Mapping[str, str], base_dir: Path) -> str:
         if not _ENV_NAME.match(arg):
             raise SecretsError(f"invalid environment variable name {arg!r} in ${{env:…}}")
         if arg not in env:
-            raise SecretsError(f"environment variable {arg!r} is not set")
+            raise UnsetVariableError(f"environment variable {arg!r} is not set")
         return env[arg]
     if not arg:
         raise SecretsError("empty path in ${file:…}")
@@ -105,12 +115,14 @@ class Resolution:
 
     ``data``: the values with references resolved (a failed value is replaced by an empty
     ``Reference`` so validation can go on). ``errors``: one ``SpecError`` per failed value.
-    ``failed``: paths of failed values (validation errors under them are noise and should be
-    dropped). ``secrets``: every resolved value, for redaction of later messages.
+    ``failed``: paths of failed or unresolved values (validation errors under them are noise and
+    should be dropped). ``secrets``: every resolved value, for redaction of later messages.
+    ``notes``: values left unresolved without ``strict_env`` (unset variables), located.
     """
 
     data: Any
     errors: list[SpecError] = field(default_factory=list)
+    notes: list[SpecError] = field(default_factory=list)
     failed: set[NodePath] = field(default_factory=set)
     secrets: list[Secret] = field(default_factory=list)
 
@@ -120,11 +132,16 @@ def resolve_values(
     *,
     locate: Callable[[NodePath], Location | None],
     env: Mapping[str, str],
+    paths: Iterable[NodePath] | None = None,
+    strict_env: bool = True,
 ) -> Resolution:
-    """Resolve every value in the plain ``data`` tree (dicts, lists, scalars, ``Encrypted``).
+    """Resolve the values of the plain ``data`` tree (dicts, lists, scalars, ``Encrypted``).
 
     ``locate(path)`` gives the location of the value at ``path``; its file's directory is the
-    base of relative ``${file:}`` paths. Collects all errors rather than stopping at the first.
+    base of relative ``${file:}`` paths. With ``paths`` (the loader's ``references``: every
+    string holding ``${`` and every ``Encrypted``), only those values are looked at and ``data``
+    is updated in place; otherwise the whole tree is walked and copied. Collects all errors
+    rather than stopping at the first. ``strict_env``: see the module docstring.
     """
     result = Resolution(data=None)
     rings: list[MultiFernet] = []  # built on first use: a spec without !encrypted needs no key
@@ -134,13 +151,7 @@ def resolve_values(
             rings.append(fernet.keyring(env))
         return fernet.decrypt_with(rings[0], token)
 
-    def walk(value: Any, path: NodePath) -> Any:
-        if isinstance(value, dict):
-            return {k: walk(v, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v, (*path, i)) for i, v in enumerate(value)]
-        if not isinstance(value, str):
-            return value
+    def resolve(value: str, path: NodePath) -> str:
         location = locate(path)
         try:
             if isinstance(value, Encrypted):
@@ -148,6 +159,13 @@ def resolve_values(
             else:
                 base_dir = Path(location.file).parent if location else Path.cwd()
                 resolved = interpolate(value, env=env, base_dir=base_dir)
+        except (UnsetVariableError, MissingKeyError) as exc:
+            if strict_env:
+                result.errors.append(SpecError(str(exc), location))
+            else:
+                result.notes.append(SpecError(f"{exc} (plan and apply need it)", location))
+            result.failed.add(path)
+            return Reference("")
         except SecretsError as exc:
             result.errors.append(SpecError(str(exc), location))
             result.failed.add(path)
@@ -156,5 +174,24 @@ def resolve_values(
             result.secrets.append(Secret(str(resolved)))
         return resolved
 
-    result.data = walk(data, ())
+    def walk(value: Any, path: NodePath) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, (*path, k)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v, (*path, i)) for i, v in enumerate(value)]
+        if not isinstance(value, str):
+            return value
+        return resolve(value, path)
+
+    if paths is None:
+        result.data = walk(data, ())
+        return result
+    for path in paths:
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        value = parent[path[-1]]
+        if isinstance(value, str):
+            parent[path[-1]] = resolve(value, path)
+    result.data = data
     return result

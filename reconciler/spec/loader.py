@@ -18,30 +18,43 @@ Contract:
   defined in two files at the later file's key, naming the first (maps merge, anything else
   conflicts; only an identical top-level ``version`` may repeat, so every file can carry it);
   a root that is not a mapping. An empty file is an empty mapping.
+* ``references`` lists the paths of the string values ``secrets.resolve`` must look at (those
+  holding ``${`` and every ``!encrypted`` value), so resolution does not walk the whole tree.
 * Files are read once; their bytes are kept for the spec digest.
+
+Speed: libyaml composes (``compose``); positions are kept as tuples, made ``Location``s only
+when asked for (a large spec has hundreds of thousands of nodes; few positions are printed).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from reconciler.errors import Location, SpecError, SpecErrors
 from reconciler.secrets.resolve import Encrypted
+from reconciler.spec.compose import (
+    PLAIN,
+    ScalarConstructor,
+    compose,
+    reader_error,
+    resolve_plain,
+    yaml_error,
+)
 
 NodePath = tuple[str | int, ...]
+Mark = tuple[str, int, int]  # file, 1-based line, 1-based column
 
 SUFFIXES = (".yaml", ".yml")
 ENCRYPTED_TAG = "!encrypted"
 
 _CORE = "tag:yaml.org,2002:"
+_STR = _CORE + "str"
 _CONSTRUCTED = {_CORE + t for t in ("null", "bool", "int", "float")}
 _TEXT = {_CORE + t for t in ("str", "timestamp", "binary")}
 _MERGE = _CORE + "merge"
@@ -57,6 +70,30 @@ class SourceFile:
     content: bytes
 
 
+class Positions(Mapping[NodePath, Location]):
+    """Node path -> ``Location``, built on access from compact ``(file, line, column)`` marks."""
+
+    __slots__ = ("_marks",)
+
+    def __init__(self, marks: Mapping[NodePath, Mark]) -> None:
+        self._marks = marks
+
+    def __getitem__(self, path: NodePath) -> Location:
+        return Location(*self._marks[path])
+
+    def get_mark(self, path: NodePath) -> Mark | None:
+        return self._marks.get(path)
+
+    def __iter__(self) -> Iterator[NodePath]:
+        return iter(self._marks)
+
+    def __len__(self) -> int:
+        return len(self._marks)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._marks
+
+
 @dataclass(frozen=True)
 class Loaded:
     """A parsed and merged spec set; see the module docstring for the meaning of each index."""
@@ -64,8 +101,9 @@ class Loaded:
     root: Path
     files: tuple[SourceFile, ...]
     data: dict[str, Any]
-    positions: Mapping[NodePath, Location]
-    value_positions: Mapping[NodePath, Location]
+    positions: Positions
+    value_positions: Positions
+    references: tuple[NodePath, ...] = ()
 
     def locate(self, path: NodePath) -> Location | None:
         """Location of the key/item at ``path``, or of its nearest located ancestor."""
@@ -73,14 +111,15 @@ class Loaded:
 
     def locate_value(self, path: NodePath) -> Location | None:
         """Location where the value at ``path`` starts, else as ``locate``."""
-        return self.value_positions.get(path) or self.locate(path)
+        mark = self.value_positions.get_mark(path)
+        return Location(*mark) if mark is not None else self.locate(path)
 
 
-def _nearest(index: Mapping[NodePath, Location], path: NodePath) -> Location | None:
+def _nearest(index: Positions, path: NodePath) -> Location | None:
     for end in range(len(path), -1, -1):
-        found = index.get(path[:end])
-        if found is not None:
-            return found
+        mark = index.get_mark(path[:end])
+        if mark is not None:
+            return Location(*mark)
     return None
 
 
@@ -103,11 +142,8 @@ def spec_files(path: Path) -> list[Path]:
     raise SpecError(f"{path}: no such file or directory")
 
 
-def load(path: Path) -> Loaded:
-    """Read, parse and merge the spec set at ``path`` (a file or a directory).
-
-    Raises ``SpecErrors`` with every loader error found (see the module docstring).
-    """
+def read_files(path: Path) -> list[SourceFile]:
+    """The files of the spec set at ``path`` with their bytes (raises ``SpecError``)."""
     files: list[SourceFile] = []
     for file in spec_files(path):
         try:
@@ -116,42 +152,52 @@ def load(path: Path) -> Loaded:
             raise SpecError(f"{file}: cannot read: {(exc.strerror or 'error').lower()}") from None
         name = file.name if path.is_dir() else path.name
         files.append(SourceFile(file, name, content))
+    return files
 
+
+def load(path: Path) -> Loaded:
+    """Read, parse and merge the spec set at ``path`` (a file or a directory).
+
+    Raises ``SpecErrors`` with every loader error found (see the module docstring).
+    """
+    files = read_files(path)
     errors: list[SpecError] = []
     data: dict[str, Any] = {}
-    positions: dict[NodePath, Location] = {}
-    values: dict[NodePath, Location] = {}
+    positions: dict[NodePath, Mark] = {}
+    values: dict[NodePath, Mark] = {}
+    references: list[NodePath] = []
+    constructor = ScalarConstructor()
+    merged = False
     for source in files:
-        parsed = _parse_file(source, errors)
-        if parsed is None:
+        builder = _parse_file(source, errors, constructor)
+        if builder is None:
             continue
-        file_data, file_positions, file_values = parsed
-        _merge(data, file_data, (), positions, file_positions, errors)
+        if not merged:  # the first parsed file: nothing to merge with
+            data, positions, values = builder.data, builder.positions, builder.values
+            references.extend(builder.references)
+            merged = True
+            continue
+        _merge(data, builder.data, (), Positions(positions), Positions(builder.positions), errors)
         # The first file to define a path keeps it (a merged map is located where it first
         # appears); paths only the later file has are added. On a conflict an error is raised
         # anyway, so the extra positions of the rejected subtree do no harm.
-        for node_path, location in file_positions.items():
-            positions.setdefault(node_path, location)
-        for node_path, location in file_values.items():
-            values.setdefault(node_path, location)
+        for node_path, mark in builder.positions.items():
+            positions.setdefault(node_path, mark)
+        for node_path, mark in builder.values.items():
+            values.setdefault(node_path, mark)
+        references.extend(builder.references)
     if files:
-        positions.setdefault((), Location(str(files[0].path), 1, 1))
+        positions.setdefault((), (str(files[0].path), 1, 1))
     if errors:
         raise SpecErrors(errors)
-    return Loaded(path, tuple(files), data, positions, values)
-
-
-def _tag(node: Node) -> str:
-    return str(node.tag or "")
-
-
-def _mark(node: Node, file: str) -> Location:
-    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+    return Loaded(
+        path, tuple(files), data, Positions(positions), Positions(values), tuple(references)
+    )
 
 
 def _parse_file(
-    source: SourceFile, errors: list[SpecError]
-) -> tuple[dict[str, Any], dict[NodePath, Location], dict[NodePath, Location]] | None:
+    source: SourceFile, errors: list[SpecError], constructor: ScalarConstructor
+) -> _Builder | None:
     """Parse one file; append its errors and return ``None`` if it has any."""
     file = str(source.path)
     try:
@@ -160,146 +206,141 @@ def _parse_file(
         line = source.content[: exc.start].count(b"\n") + 1
         errors.append(SpecError("file is not valid UTF-8", Location(file, line, 1)))
         return None
-    yaml = YAML(typ="safe", pure=True)
     try:
-        root = yaml.compose(text)
+        root = compose(text)
     except MarkedYAMLError as exc:
-        errors.append(_yaml_error(exc, text, file))
+        errors.append(yaml_error(exc, text, file))
         return None
     except ReaderError as exc:  # control characters: a position, no mark
-        errors.append(_reader_error(exc, text, file))
+        errors.append(reader_error(exc, text, file))
         return None
     except YAMLError as exc:
         errors.append(SpecError(f"invalid YAML: {type(exc).__name__}", Location(file, 1, 1)))
         return None
-    builder = _Builder(file, yaml)
+    builder = _Builder(file, constructor)
     if root is None:
-        return {}, {(): Location(file, 1, 1)}, {}
-    if not isinstance(root, MappingNode):
-        kind = "a list" if isinstance(root, SequenceNode) else "a single value"
+        builder.positions[()] = (file, 1, 1)
+        return builder
+    if root.id != "mapping":
+        kind = "a list" if root.id == "sequence" else "a single value"
         errors.append(
-            SpecError(f"the document root must be a mapping, not {kind}", _mark(root, file))
+            SpecError(f"the document root must be a mapping, not {kind}", _location(root, file))
         )
         return None
-    data = builder.build(root, ())
+    builder.data = builder.build(root, ())
     errors.extend(builder.errors)
     if builder.errors:
         return None
-    builder.positions[()] = Location(file, 1, 1)
-    assert isinstance(data, dict)
-    return data, builder.positions, builder.values
+    builder.positions[()] = (file, 1, 1)
+    return builder
 
 
-def _yaml_error(exc: MarkedYAMLError, text: str, file: str) -> SpecError:
-    # Only ruamel's short problem/context texts are used: str(exc) quotes source lines, which
-    # may hold values that must not be printed.
-    mark = exc.problem_mark or exc.context_mark
-    problem = str(exc.problem or "malformed YAML")
-    context = str(exc.context or "")
-    if context and problem.startswith("but "):
-        message = f"{context}, {problem}"
-    elif context:
-        message = f"{problem} ({context})"
-    else:
-        message = problem
-    location = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
-    # The common trap: ``{url: ${env:URL}}``. Braces end a plain scalar inside ``{...}``/``[...]``
-    # so the reference must be quoted there; say so when the failing line holds one.
-    lines = text.splitlines()
-    if 0 < location.line <= len(lines) and "${" in lines[location.line - 1]:
-        message += "; inside {...} or [...] quote values holding ${...}"
-    return SpecError(f"invalid YAML: {message}", location)
-
-
-def _reader_error(exc: ReaderError, text: str, file: str) -> SpecError:
-    position = exc.position if isinstance(exc.position, int) else 0
-    before = text[:position]
-    line = before.count("\n") + 1
-    column = position - (before.rfind("\n") + 1) + 1
-    character = exc.character if isinstance(exc.character, int) else 0
-    return SpecError(
-        f"invalid YAML: character #x{character:04x} is not allowed", Location(file, line, column)
-    )
+def _location(node: Any, file: str) -> Location:
+    return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
 class _Builder:
-    """Turns composed nodes into plain data, recording positions and per-file errors."""
+    """Turns composed nodes (libyaml's or ruamel's) into plain data, recording positions, the
+    paths of values to resolve, and per-file errors.
 
-    def __init__(self, file: str, yaml: YAML) -> None:
+    This is the hot loop of ``validate`` on a large spec: attribute lookups are hoisted into
+    locals and marks are stored as tuples.
+    """
+
+    def __init__(self, file: str, constructor: ScalarConstructor) -> None:
         self.file = file
-        self.constructor = yaml.constructor
-        self.positions: dict[NodePath, Location] = {}
-        self.values: dict[NodePath, Location] = {}
+        self.constructor = constructor
+        self.data: dict[str, Any] = {}
+        self.positions: dict[NodePath, Mark] = {}
+        self.values: dict[NodePath, Mark] = {}
+        self.references: list[NodePath] = []
         self.errors: list[SpecError] = []
         self._active: set[int] = set()  # nodes being built: an alias to one is recursive
 
-    def error(self, message: str, node: Node) -> None:
-        self.errors.append(SpecError(message, _mark(node, self.file)))
+    def error(self, message: str, node: Any) -> None:
+        self.errors.append(SpecError(message, _location(node, self.file)))
 
-    def build(self, node: Node, path: NodePath) -> Any:
+    def build(self, node: Any, path: NodePath) -> Any:
+        kind = node.id
+        if kind == "scalar":
+            return self._scalar(node, path)
         if id(node) in self._active:
             self.error("recursive alias", node)
             return None
         self._active.add(id(node))
         try:
-            if isinstance(node, MappingNode):
+            if kind == "mapping":
                 return self._mapping(node, path)
-            if isinstance(node, SequenceNode):
-                return self._sequence(node, path)
-            return self._scalar(node)
+            return self._sequence(node, path)
         finally:
             self._active.discard(id(node))
 
-    def _mapping(self, node: MappingNode, path: NodePath) -> dict[str, Any]:
+    def _mapping(self, node: Any, path: NodePath) -> dict[str, Any]:
         self._check_collection_tag(node)
         out: dict[str, Any] = {}
-        first: dict[str, Location] = {}
+        first: dict[str, Mark] = {}
+        file, positions, values, build = self.file, self.positions, self.values, self.build
         for key_node, value_node in node.value:
-            if _tag(key_node) == _MERGE:
-                self.error("merge keys ('<<') are not supported", key_node)
-                continue
-            if not isinstance(key_node, ScalarNode):
+            if key_node.id != "scalar":
                 self.error("mapping keys must be plain strings", key_node)
                 continue
             key = str(key_node.value)
-            location = _mark(key_node, self.file)
-            if key in first:
-                self.error(f"duplicate key {key!r} (first at {first[key]})", key_node)
+            tag = str(key_node.tag)
+            if tag == _MERGE or (tag == PLAIN and key == "<<"):
+                self.error("merge keys ('<<') are not supported", key_node)
                 continue
-            first[key] = location
+            start = key_node.start_mark
+            mark = (file, start.line + 1, start.column + 1)
+            if key in first:
+                self.error(f"duplicate key {key!r} (first at {Location(*first[key])})", key_node)
+                continue
+            first[key] = mark
             child = (*path, key)
-            self.positions[child] = location
-            self.values[child] = _mark(value_node, self.file)
-            out[key] = self.build(value_node, child)
+            positions[child] = mark
+            start = value_node.start_mark
+            values[child] = (file, start.line + 1, start.column + 1)
+            out[key] = build(value_node, child)
         return out
 
-    def _sequence(self, node: SequenceNode, path: NodePath) -> list[Any]:
+    def _sequence(self, node: Any, path: NodePath) -> list[Any]:
         self._check_collection_tag(node)
         out: list[Any] = []
+        file, positions, values, build = self.file, self.positions, self.values, self.build
         for index, item in enumerate(node.value):
             child = (*path, index)
-            self.positions[child] = self.values[child] = _mark(item, self.file)
-            out.append(self.build(item, child))
+            start = item.start_mark
+            positions[child] = values[child] = (file, start.line + 1, start.column + 1)
+            out.append(build(item, child))
         return out
 
-    def _check_collection_tag(self, node: Node) -> None:
-        tag = _tag(node)
+    def _check_collection_tag(self, node: Any) -> None:
+        tag = str(node.tag or "")
         if tag == ENCRYPTED_TAG:
             self.error(f"{ENCRYPTED_TAG} needs a string token, not a mapping or list", node)
         elif not tag.startswith(_CORE):
             self.error(f"unknown tag {tag!r} (only {ENCRYPTED_TAG} is supported)", node)
 
-    def _scalar(self, node: Node) -> Any:
-        tag = _tag(node)
+    def _scalar(self, node: Any, path: NodePath) -> Any:
+        tag = str(node.tag or "")
+        value = node.value
+        if tag == PLAIN:
+            tag = resolve_plain(value)
+        if tag == _STR:
+            if "${" in value:
+                self.references.append(path)
+            return str(value)
         if tag == ENCRYPTED_TAG:
-            token = str(node.value).strip()
+            token = str(value).strip()
             if not token:
                 self.error(f"{ENCRYPTED_TAG} needs a token", node)
+            self.references.append(path)
             return Encrypted(token)
         if tag in _CONSTRUCTED:
-            return self.constructor.construct_object(node, deep=True)
+            return self.constructor.construct(tag, value)
         if tag in _TEXT:
-            return str(node.value)
+            if "${" in value:
+                self.references.append(path)
+            return str(value)
         self.error(f"unknown tag {tag!r} (only {ENCRYPTED_TAG} is supported)", node)
         return None
 

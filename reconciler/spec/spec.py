@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from reconciler.errors import SpecError
 from reconciler.model.state import State
 from reconciler.plan.policy import Policy
 
@@ -22,6 +23,8 @@ class Spec:
     secrets inside are ``Secret`` objects).
     ``desired``: compiled desired State of every provider (sensitive attributes already hold
     fingerprints when a key was given to the loader; otherwise ``None``).
+    ``notes``: what ``validate`` could not check without credentials (unset variables), located;
+    always empty for a spec loaded with ``strict_env`` (plan, apply).
     """
 
     path: Path
@@ -29,3 +32,4 @@ class Spec:
     sections: Mapping[str, BaseModel]
     desired: State
     policy: Policy
+    notes: tuple[SpecError, ...] = ()

@@ -22,8 +22,9 @@ def test_plan_apply_then_plan_is_empty(org: Org) -> None:
 
     applied = org.run("apply", str(org.spec), "--auto-approve")
     assert applied.exit_code == 0, applied.output
-    # Not a terminal: one plain line per change, then the summary.
-    assert re.search(r"^applied memory\.group\.backend \(\d+\.\d\ds\)$", applied.stdout, re.M)
+    # Not a terminal: one plain progress line per change (stderr), then the report (stdout).
+    assert re.search(r"^applied memory\.group\.backend \(\d+\.\d\ds\)$", applied.stderr, re.M)
+    assert "applied memory." not in applied.stdout
     assert "Apply complete: 4 applied, 0 skipped, 0 failed, 0 deferred" in applied.stdout
     assert set(org.objects()) == {
         "memory.group.backend",
@@ -196,7 +197,7 @@ def test_failed_apply_reports_each_change(org: Org, monkeypatch: pytest.MonkeyPa
     assert "failed memory.group.backend" in result.stdout
     assert "HTTP 503 from upstream" in result.stdout
     assert "skipped memory.item.api: depends on failed memory.group.backend" in result.stdout
-    assert "applied memory.item.web" in result.stdout
+    assert "applied memory.item.web" in result.stderr  # progress
     assert "Apply failed: 2 applied, 1 skipped, 1 failed, 0 deferred" in result.stdout
 
 
