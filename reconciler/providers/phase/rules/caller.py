@@ -1,10 +1,10 @@
 """What a service-account token cannot do (pure; contracts/phase.md §8 item 3): assign a
 global-access role or touch Owner and Admin members, mint tokens for other accounts, or grant
-environments it does not hold itself."""
+environments it does not hold itself. Per-kind rule lists, like ``check.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from reconciler.address import Address
 from reconciler.model.resource import JSON
@@ -15,36 +15,57 @@ from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase.compile import addr
 from reconciler.providers.phase.rules.common import Subject, mapping, opt, strings
 
+Messages = Callable[[Subject], Iterable[str]]
 
-def service_token_rules(s: Subject) -> Iterable[Violation]:
+
+def service_token_rules(s: Subject) -> list[Violation]:
     """The refusals for one change planned with a service-account token (``s.made``: initial
     tokens of accounts and ``app/env`` keys of environments this plan creates)."""
-    a, act = s.change.address, s.change.action
-    globals_ = s.facts.global_roles
-    messages: list[str] = []
-    if a.kind == "member" and act is not Action.DEFERRED:
-        if n.is_global(opt(s.want.get("role")), globals_) and act is not Action.DELETE:
-            messages.append("a service-account token cannot assign a global-access role")
-        if n.is_global(opt(s.have.get("role")), globals_) and act is not Action.CREATE:
-            messages.append(
-                "a service-account token cannot change or remove Owner or Admin members"
-            )
-    if a.kind == "sa_token" and act in (Action.CREATE, Action.UPDATE):
-        sa = n.split_key(a.name)[0]
-        if sa != s.facts.caller_sa and a not in s.made:
-            messages.append(
-                "a service-account token can mint tokens only for itself (or for accounts "
-                "of its teams)"
-            )
-    if a.kind in ("member", "service_account", "team") and act in (Action.CREATE, Action.UPDATE):
-        missing = _not_held(s.want, caller_access(s.live, s.facts.caller_sa), s.made)
-        if missing:
-            messages.append(
-                "a service-account token can grant only environments it holds itself; "
-                f"it lacks {', '.join(missing[:3])}" + (" …" if len(missing) > 3 else "")
-            )
-    for message in messages:
-        yield s.refuse("sa_caller", message + " (use an Owner or Admin PAT)")
+    return [
+        s.refuse("sa_caller", message + " (use an Owner or Admin PAT)")
+        for rule in _RULES.get(s.change.address.kind, ())
+        for message in rule(s)
+    ]
+
+
+def _global_roles(s: Subject) -> Iterable[str]:
+    act, globals_ = s.change.action, s.facts.global_roles
+    if act is Action.DEFERRED:
+        return
+    if n.is_global(opt(s.want.get("role")), globals_) and act is not Action.DELETE:
+        yield "a service-account token cannot assign a global-access role"
+    if n.is_global(opt(s.have.get("role")), globals_) and act is not Action.CREATE:
+        yield "a service-account token cannot change or remove Owner or Admin members"
+
+
+def _mint_for_others(s: Subject) -> Iterable[str]:
+    a = s.change.address
+    if s.change.action not in (Action.CREATE, Action.UPDATE):
+        return
+    if n.split_key(a.name)[0] != s.facts.caller_sa and a not in s.made:
+        yield (
+            "a service-account token can mint tokens only for itself (or for accounts "
+            "of its teams)"
+        )
+
+
+def _grants_not_held(s: Subject) -> Iterable[str]:
+    if s.change.action not in (Action.CREATE, Action.UPDATE):
+        return
+    missing = _not_held(s.want, caller_access(s.live, s.facts.caller_sa), s.made)
+    if missing:
+        yield (
+            "a service-account token can grant only environments it holds itself; "
+            f"it lacks {', '.join(missing[:3])}" + (" …" if len(missing) > 3 else "")
+        )
+
+
+_RULES: dict[str, tuple[Messages, ...]] = {
+    "member": (_global_roles, _grants_not_held),
+    "service_account": (_grants_not_held,),
+    "team": (_grants_not_held,),
+    "sa_token": (_mint_for_others,),
+}
 
 
 def _not_held(
