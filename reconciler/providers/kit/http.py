@@ -154,11 +154,13 @@ class HttpClient:
         base: str | None = None,
         idempotent: bool | None = None,
         headers: Mapping[str, str] | None = None,
+        route: str | None = None,
     ) -> Any:
         """Send one request (see the module docstring); ``path`` starts with ``/``; ``base``
-        replaces the client's base URL for this request."""
+        replaces the client's base URL for this request; ``route`` names it in ``stats`` when
+        the path alone does not (one GraphQL endpoint serving many operations)."""
         url = (self.base if base is None else base.rstrip("/")) + path
-        route = route_of(method, path)
+        route = route or route_of(method, path)
         retry_safe = method in IDEMPOTENT if idempotent is None else idempotent
         attempt = throttled = 0
         while True:
@@ -178,8 +180,7 @@ class HttpClient:
                     self._retry(method, path, type(exc).__name__, attempt)
                     continue
                 raise TransportError(
-                    address,
-                    f"{method} {path}: {type(exc).__name__} (no answer from {self.system})",
+                    address, self.unanswered(method, path, type(exc).__name__)
                 ) from None
             status = response.status_code
             self.log.debug(
@@ -198,6 +199,10 @@ class HttpClient:
                 self._retry(method, path, f"HTTP {status}", attempt)
                 continue
             return self._answer(method, path, response, address, ok_missing)
+
+    def unanswered(self, method: str, path: str, why: str) -> str:
+        """The message of a ``TransportError`` (a system's client may word it its own way)."""
+        return f"{method} {path}: {why} (no answer from {self.system})"
 
     def _retry(self, method: str, path: str, why: str, attempt: int) -> None:
         self._count("retries")

@@ -1,4 +1,4 @@
-"""The console API: GraphQL over a password-login session (contracts/phase.md §6.6).
+"""The console API: GraphQL over a password-login session (docs/phase-api.md#console-api).
 
 The REST API cannot say which members have identity keys, nor grant, change or revoke access to
 end-to-end encrypted (E2EE) environments, create environments in E2EE apps or enable
@@ -10,13 +10,20 @@ operation names. Every ``envKeys`` entry is an ``EnvironmentKeyInput`` built by
 ``e2ee.KeyHolder``: ciphertexts only.
 
 Errors name the operation and the server's message, never variables (they hold ciphertexts).
+Every answer is validated (``payloads.GraphQLAnswer``, then the operation's own model): a
+malformed one is ``<address>: unexpected answer from Phase (field '…' missing)``.
+
 GraphQL requests are POSTs, which the client never retries by itself: the login, the queries
 and the mutations that converge when repeated (``addAppMember`` and
-``updateMemberEnvironmentScope`` upsert keys, ``initEnvSync`` sets the server's copies) are sent
-again after a server error or a lost answer; ``removeAppMember`` too, an "is not a member"
-answer to a repeat meaning the first one was done. ``renameEnvironment`` and ``deleteEnvironment``
-(gone already) converge too. ``createEnvironment`` is not repeated: the provider looks the
-environment up instead.
+``updateMemberEnvironmentScope`` upsert keys, ``initEnvSync`` sets the server's copies) are
+marked idempotent, so the client sends them again after a server error or a lost answer;
+``removeAppMember`` too, an "is not a member" answer to a repeat meaning the first one was done.
+``renameEnvironment`` and ``deleteEnvironment`` (gone already) converge too.
+``createEnvironment`` is not repeated: the provider looks the environment up instead.
+
+GraphQL errors carry a message and no code (graphene's ``GraphQLError``), so the two
+"already done" answers above are recognised by their message text; that is the only place this
+provider reads a server message, and the only way the console API allows.
 """
 
 from __future__ import annotations
@@ -24,13 +31,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from reconciler.crypto.password import password_auth_hash
 from reconciler.errors import ProviderError
+from reconciler.providers.kit.answers import decode
+from reconciler.providers.kit.create import ambiguous
 from reconciler.providers.phase import payloads as p
-from reconciler.providers.phase.client import PhaseClient
+from reconciler.providers.phase.client import SYSTEM, PhaseClient
 from reconciler.secrets.value import Secret
+
+M = TypeVar("M", bound=BaseModel)
+CONNECTION = "phase.connection"
+# graphene's messages for the two repeats that find their work done (see the module docstring)
+NOT_A_MEMBER = "not a member of this app"
+NO_SUCH_OBJECT = "matching query does not exist"
 
 log = logging.getLogger("reconciler.phase.console")
 
@@ -98,8 +115,6 @@ class Identities:
 class Console:
     """One console session for ``email`` (logged in on first use)."""
 
-    ATTEMPTS = 3
-
     def __init__(
         self,
         client: PhaseClient,
@@ -120,32 +135,29 @@ class Console:
             "authHash": password_auth_hash(self.password.reveal(), self.email),
         }
         try:
-            self._post("/auth/password/login/", body, "phase.connection", retry=True)
+            self._post("/auth/password/login/", body, CONNECTION, retry=True)
         except ProviderError as exc:
-            if exc.status is None or exc.status >= 500:
+            if ambiguous(exc):
                 raise
             raise ProviderError(
-                "phase.connection",
+                CONNECTION,
                 f"console login as {self.email} failed (check email and password): "
                 f"HTTP {exc.status}",
                 exc.status,
             ) from None
         self.logged_in = True
 
-    def _post(self, path: str, body: Mapping[str, Any], address: object, *, retry: bool) -> Any:
-        """POST, sent again (``retry``) after an answer that may not have come back."""
-        attempts = self.ATTEMPTS if retry else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return self.client.request("POST", path, body=body, address=address, root=True)
-            except ProviderError as exc:
-                if attempt == attempts or not (exc.status is None or exc.status >= 500):
-                    raise
-                log.info("POST %s: %s, sent again", path, exc.status or "no answer")
-                self.client.sleep(self.client.backoff(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+    def _post(
+        self, path: str, body: Mapping[str, Any], address: object, *, retry: bool, route: str = ""
+    ) -> Any:
+        """POST beside the public API; ``retry``: sent again after an answer that may not have
+        come back (the operation converges when repeated)."""
+        return self.client.request(
+            "POST", path, body=body, address=address, root=True, idempotent=retry,
+            route=route or None,
+        )  # fmt: skip
 
-    def query(
+    def data(
         self,
         operation: str,
         document: str,
@@ -153,31 +165,44 @@ class Console:
         address: object = None,
         *,
         retry: bool = True,
-    ) -> Any:
+    ) -> dict[str, Any]:
         """``data`` of one GraphQL operation; a resolver error raises ``ProviderError``.
         ``retry``: the operation may be sent again (see the module docstring)."""
         if not self.logged_in:
             self.login()
-        where = address if address is not None else "phase.connection"
+        where = address if address is not None else CONNECTION
         log.debug("console %s for %s", operation, where)
         body = {"operationName": operation, "query": document, "variables": dict(variables)}
-        answer = self._post("/graphql/", body, where, retry=retry)
-        if not isinstance(answer, Mapping) or "data" not in answer:
-            raise ProviderError(where, f"console API: {operation}: unexpected answer")
-        errors = answer.get("errors")
-        if errors:
-            first = errors[0] if isinstance(errors, list) and errors else {}
-            message = first.get("message") if isinstance(first, Mapping) else None
-            raise ProviderError(where, f"console API: {operation}: {message or 'failed'}")
-        return answer["data"]
+        raw = self._post("/graphql/", body, where, retry=retry, route=f"POST /graphql/ {operation}")
+        answer = decode(p.GraphQLAnswer, raw, address=where, system=SYSTEM)
+        if answer.errors:
+            raise ProviderError(where, f"console API: {operation}: {answer.errors[0].message}")
+        if answer.data is None:
+            raise ProviderError(where, f"unexpected answer from {SYSTEM} (field 'data' missing)")
+        return answer.data
+
+    def query(
+        self,
+        model: type[M],
+        operation: str,
+        document: str,
+        variables: Mapping[str, Any],
+        address: object = None,
+        *,
+        retry: bool = True,
+    ) -> M:
+        """``data`` of one operation validated as ``model``."""
+        data = self.data(operation, document, variables, address, retry=retry)
+        where = address if address is not None else CONNECTION
+        return decode(model, data, address=where, system=SYSTEM)
 
     def org_id(self) -> str | None:
         if self._org is None:
             self._org = self.organisation()
         if self._org is None:
-            orgs = self.query("GetOrganisations", ORGANISATIONS, {})["organisations"]
-            if len(orgs) == 1:
-                self._org = str(orgs[0]["id"])
+            orgs = self.query(p.Organisations, "GetOrganisations", ORGANISATIONS, {})
+            if len(orgs.organisations) == 1:
+                self._org = orgs.organisations[0].id
         return self._org
 
     def identities(self) -> Identities | None:
@@ -185,10 +210,13 @@ class Console:
         org = self.org_id()
         if org is None:
             return None
-        raw = self.query("GetOrganisationMembers", MEMBERS, {"organisationId": org, "role": None})
-        members = [p.ConsolePrincipal.model_validate(m) for m in raw["organisationMembers"]]
-        raw_sas = self.query("GetServiceAccounts", SERVICE_ACCOUNTS, {"orgId": org})
-        sas = [p.ConsolePrincipal.model_validate(s) for s in raw_sas["serviceAccounts"] or []]
+        variables = {"organisationId": org, "role": None}
+        found = self.query(p.OrganisationMembers, "GetOrganisationMembers", MEMBERS, variables)
+        members = found.organisation_members
+        accounts = self.query(
+            p.ConsoleServiceAccounts, "GetServiceAccounts", SERVICE_ACCOUNTS, {"orgId": org}
+        )
+        sas = accounts.service_accounts or []
         return Identities(
             members={m.id: m.identity_key or None for m in members},
             service_accounts={s.id: s.identity_key or None for s in sas},
@@ -196,7 +224,7 @@ class Console:
         )
 
     def server_public_key(self) -> str:
-        return str(self.query("GetServerKey", SERVER_KEY, {})["serverPublicKey"])
+        return self.query(p.ServerKey, "GetServerKey", SERVER_KEY, {}).server_public_key
 
     # -- mutations -------------------------------------------------------------------------
 
@@ -219,17 +247,17 @@ class Console:
         }
         if op == "remove":
             try:
-                self.query("RemoveMemberFromApp", REMOVE_APP_MEMBER, variables, address)
+                self.data("RemoveMemberFromApp", REMOVE_APP_MEMBER, variables, address)
             except ProviderError as exc:
                 # a repeat after a lost answer: the first request removed it
-                if "not a member of this app" not in exc.message:
+                if NOT_A_MEMBER not in exc.message:
                     raise
             return
         variables["envKeys"] = [dict(k) for k in env_keys]
         if op == "add":
-            self.query("AddMemberToApp", ADD_APP_MEMBER, variables, address)
+            self.data("AddMemberToApp", ADD_APP_MEMBER, variables, address)
         else:
-            self.query("UpdateEnvScope", UPDATE_SCOPE, variables, address)
+            self.data("UpdateEnvScope", UPDATE_SCOPE, variables, address)
 
     def create_environment(
         self,
@@ -238,33 +266,34 @@ class Console:
         address: object,
     ) -> str:
         """A new environment of an E2EE app (no server copy); returns its id."""
-        data = self.query(
+        made = self.query(
+            p.CreateEnvironment,
             "CreateEnv",
             CREATE_ENV,
             {"envInput": dict(env_input), "adminKeys": [dict(k) for k in admin_keys]},
             address,
             retry=False,
         )
-        return str(data["createEnvironment"]["environment"]["id"])
+        return made.create_environment.environment.id
 
     def rename_environment(self, env_id: str, name: str, address: object) -> None:
         """Rename an environment (no keys involved; the REST API refuses E2EE apps')."""
-        self.query("RenameEnv", RENAME_ENV, {"environmentId": env_id, "name": name}, address)
+        self.data("RenameEnv", RENAME_ENV, {"environmentId": env_id, "name": name}, address)
 
     def delete_environment(self, env_id: str, address: object) -> None:
         """Delete an environment with its keys and secrets. A repeat after a lost answer finds
         it gone, which is what was asked."""
         try:
-            self.query("DeleteEnv", DELETE_ENV, {"environmentId": env_id}, address)
+            self.data("DeleteEnv", DELETE_ENV, {"environmentId": env_id}, address)
         except ProviderError as exc:
-            if "matching query does not exist" not in exc.message:
+            if NO_SUCH_OBJECT not in exc.message:
                 raise
 
     def init_env_sync(
         self, app_id: str, env_keys: Sequence[Mapping[str, str]], address: object
     ) -> None:
         """Enable server-side encryption: every environment's key wrapped for the server."""
-        self.query(
+        self.data(
             "InitAppSyncing",
             INIT_SYNC,
             {"appId": app_id, "envKeys": [dict(k) for k in env_keys]},

@@ -1,5 +1,5 @@
 """End-to-end encrypted access: which steps an access change takes, and the applier's keys
-(contracts/phase.md §6.5, §6.6, §8 item 1).
+(docs/phase-api.md#what-needs-client-side-crypto, #console-api, #e2ee-revocation-hazard).
 
 An access update through REST (``PUT …/access/``) replaces a principal's whole set and revokes,
 and wipes, every end-to-end encrypted (E2EE) app in its individual app list. So ``access_steps``

@@ -1,4 +1,4 @@
-"""Pydantic models of the Phase v1 API's JSON answers (contracts/phase.md §5).
+"""Pydantic models of the Phase v1 API's JSON answers (docs/phase-api.md#endpoints).
 
 Answers are camelCase (``sseEnabled``, ``isDefault``); the models use snake_case attributes
 with camelCase aliases. ``GET /secrets/tokens/`` is the one snake_case answer (``KeysView``).
@@ -8,6 +8,10 @@ the field, never the value (an answer may hold a token).
 
 A minted token's ``token`` and ``bearerToken`` are ``Secret`` objects from the moment they are
 parsed, so not even a ``repr`` of a payload can show them.
+
+The write path decodes through ``PhaseClient.decoded`` (``kit.answers.decode``): a malformed
+answer there is ``<address>: unexpected answer from Phase (field 'id' missing)``. ``parse`` is
+the read path's older form, naming the endpoint.
 """
 
 from __future__ import annotations
@@ -237,6 +241,45 @@ class KeysView(Snake):
     wrapped_key_share: str | None = None  # share B of the caller's private key, wrapped
 
 
+# -- answers on the write path: only what apply uses is required ---------------------------
+
+
+class Made(Payload):
+    """A create answer of which apply uses the new object's id."""
+
+    id: str
+
+
+class Named(Made):
+    """An item of a list a lookup by name reads (adopting an object after a lost answer)."""
+
+    name: str
+
+
+class AppMade(Made):
+    """``POST /v1/apps/``: the app and the environments made with it."""
+
+    environments: list[Environment] = Field(default_factory=list)
+
+
+class ServiceAccountMade(Made):
+    """``POST /v1/service-accounts/``: the account and the token minted with it."""
+
+    initial_token: MintedToken | None = None
+
+
+# -- secrets (``/v1/secrets/``, snake_case; only what a token's store needs) ----------------
+
+
+class SecretEntry(Snake):
+    """One stored secret as listed: its id, key and path. The value is never modelled, so it
+    is dropped while the answer is validated."""
+
+    id: str
+    key: str
+    path: str | None = "/"
+
+
 # -- the console API (GraphQL, camelCase) ---------------------------------------------------
 
 
@@ -246,6 +289,56 @@ class ConsolePrincipal(Payload):
     id: str
     identity_key: str | None = None
     role: Ref | None = None
+
+
+class GraphQLError(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    message: str = "failed"
+
+
+class GraphQLAnswer(BaseModel):
+    """The envelope of every console answer: ``data`` and/or ``errors`` (graphene's form)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    data: dict[str, Any] | None = None
+    errors: list[GraphQLError] | None = None
+
+
+class ConsoleOrganisation(Payload):
+    id: str
+    name: str = ""
+    member_id: str | None = None
+
+
+class Organisations(Payload):
+    organisations: list[ConsoleOrganisation]
+
+
+class OrganisationMembers(Payload):
+    organisation_members: list[ConsolePrincipal]
+
+
+class ConsoleServiceAccounts(Payload):
+    service_accounts: list[ConsolePrincipal] | None = None
+
+
+class ServerKey(Payload):
+    server_public_key: str
+
+
+class ConsoleEnvironment(Payload):
+    id: str
+    name: str = ""
+
+
+class EnvironmentCreated(Payload):
+    environment: ConsoleEnvironment
+
+
+class CreateEnvironment(Payload):
+    create_environment: EnvironmentCreated
 
 
 # -- list envelope and parsing --------------------------------------------------------------
