@@ -5,6 +5,8 @@
 ``POST /_sandbox/reset/``              empty server with the default channel, superuser and flags;
                                        returns the credentials
 ``GET /_sandbox/domains/``             every domain as stored, unreadable fields included
+``GET /_sandbox/passwords/``           one-time passwords issued, by mailbox (what Keycloak
+                                       knows; for leak tests)
 ``POST /_sandbox/channels/``           a new api_key channel ``{scopes, scope_level?,
                                        expires_at?}`` -> ``{id, api_key}`` (as the CLI would)
 ``POST /_sandbox/changes/``            out-of-band edits ``{"changes": [{"op": ...}]}`` (below)
@@ -18,8 +20,9 @@ Change ops: ``set_domain {domain, oidc_autojoin?, identity_sync?, custom_attribu
 ``create_domain {domain}``, ``add_admin {domain, email}``, ``remove_admin {domain, email}``,
 ``rename_mailbox {domain, local_part, name}``, ``delete_mailbox {domain, local_part}``,
 ``set_mailbox_access {domain, local_part, email, role}`` (role null removes it),
-``set_flag {name, value}``, ``set_entitlements {backend: local|deploycenter, users?: {email:
-[domains]}}``, ``set_identity_provider {value}``.
+``set_flag {name, value}``, ``refuse_domain {domain}`` (its next provisioning
+answers the IntegrityError entry ``Failed to provision domain.``), ``set_entitlements
+{backend: local|deploycenter, users?: {email: [domains]}}``, ``set_identity_provider {value}``.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def make_control(
                 done = [_change(store, c) for c in body.get("changes") or []]
                 store.save()
                 return JSONResponse({"changes": done})
+            if parts == ["passwords"] and method == "GET":
+                return JSONResponse(store.data.get("passwords", {}))
             if parts == ["login"] and method == "POST":
                 synced = store.login_sync(str(body.get("email") or ""))
                 store.save()
@@ -187,6 +192,8 @@ def _change(store: Store, change: Any) -> dict[str, Any]:
         store.settings["entitlements"] = change["backend"]
         users = change.get("users") or {}
         store.settings["deploycenter"] |= {str(k).lower(): list(v) for k, v in users.items()}
+    elif op == "refuse_domain":  # its next provisioning fails as an IntegrityError does
+        store.settings.setdefault("refuse", {})[str(change.get("domain"))] = True
     elif op == "set_identity_provider":
         store.settings["IDENTITY_PROVIDER"] = change.get("value")
     else:

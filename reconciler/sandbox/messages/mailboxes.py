@@ -98,6 +98,7 @@ def create_mailbox(call: Any) -> Response:
     answer = mailbox_view(store, box)
     if answer["can_reset_password"]:
         answer["one_time_password"] = secrets.token_urlsafe(12)
+        store.data.setdefault("passwords", {})[email] = answer["one_time_password"]
     return JSONResponse(answer, 201)
 
 

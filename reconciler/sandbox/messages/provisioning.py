@@ -109,6 +109,10 @@ def provision(call: Any) -> Response:
             errors.append({"domain": raw, "error": problem})
             continue
         row = store.domain_named(name)
+        if row is None and name in store.settings.get("refuse", {}):
+            # an IntegrityError on the server (e.g. a concurrent insert): the generic message
+            errors.append({"domain": raw, "error": "Failed to provision domain."})
+            continue
         if row is None:
             store.insert("domains", {"name": name, "alias_of": None, **fields})
             created.append(name)
