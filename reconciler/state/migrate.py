@@ -18,7 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from reconciler.errors import StateError
-from reconciler.state.keys import KEY_FILE, KEY_VARIABLE, SECRET_KEY_VARIABLE, seal, unseal
+from reconciler.state.keys import (
+    KEY_FILE,
+    KEY_VARIABLE,
+    SECRET_KEY_VARIABLE,
+    fingerprint_key,
+    seal,
+    unseal,
+)
 from reconciler.state.open import is_postgres
 from reconciler.state.sqlite import SQLiteStateStore
 from reconciler.state.store import StateStore
@@ -48,7 +55,7 @@ def migrate_to_postgres(source: Path, url: str, env: Mapping[str, str]) -> str:
                 f"without {SECRET_KEY_VARIABLE}) or with {SECRET_KEY_VARIABLE}; if the former, "
                 f"set {KEY_VARIABLE} to the file's hex for the migration, else remove the file"
             )
-        key = src.fingerprint_key if needs_key else None
+        key = _source_key(src, source, env) if needs_key else None
     finally:
         src.close()
     dst = PostgresStateStore(url, env=env)
@@ -71,6 +78,16 @@ def migrate_to_postgres(source: Path, url: str, env: Mapping[str, str]) -> str:
         f"ids, {sum(len(e.fingerprints) for e in entries)} fingerprints, "
         f"{sum(len(e.records) for e in entries)} records) from {source} to {location}"
     )
+
+
+def _source_key(src: SQLiteStateStore, source: Path, env: Mapping[str, str]) -> bytes:
+    """The key the source's fingerprints were made with, resolved as its applies resolved it
+    but without sealing anything into the source (it is only read)."""
+    sealed = src.sealed_key()
+    explicit = env.get(KEY_VARIABLE, "").strip()
+    if sealed is not None and not explicit and env.get(SECRET_KEY_VARIABLE, "").strip():
+        return unseal(sealed, env)
+    return fingerprint_key(source.parent, env)
 
 
 def _carry_key(key: bytes, dst: StateStore, source: Path, env: Mapping[str, str]) -> None:
