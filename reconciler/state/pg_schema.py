@@ -1,4 +1,4 @@
-"""The PostgreSQL state schema: versioned migrations and the lock-holder queries.
+"""The PostgreSQL state schema: versioned migrations, lock keys and lock-holder queries.
 
 ``migrate`` brings a database to ``SCHEMA_VERSION``: each step of ``MIGRATIONS`` above the
 version recorded in ``reconciler_schema`` runs, all in one transaction, under a
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import urldefrag
 
 import psycopg
 
@@ -19,6 +20,7 @@ from reconciler.errors import StateError
 from reconciler.model.resource import JSON
 
 SCHEMA_VERSION = 1
+DEFAULT_NAMESPACE = "default"
 
 # Each version's statements, run in order on a database at an older version.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -60,6 +62,19 @@ LOCK_BACKEND = (
     "SELECT k.pid FROM pg_locks k WHERE k.locktype = 'advisory' AND k.granted "
     "AND k.objsubid = 1 AND ((k.classid::bigint << 32) | k.objid::bigint) = %s"
 )
+
+
+def lock_key(scope: str) -> int:
+    """The advisory-lock key of ``scope``: the first 8 bytes of its SHA-256, signed (stable
+    across processes, machines and Python versions, unlike ``hash``)."""
+    digest = hashlib.sha256(b"reconciler apply lock\0" + scope.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``(libpq URL, namespace)`` of a state URL (the namespace is its fragment)."""
+    conninfo, fragment = urldefrag(url)
+    return conninfo, fragment or DEFAULT_NAMESPACE
 
 
 def migrate(db: psycopg.Connection[tuple[Any, ...]], location: str) -> None:

@@ -25,14 +25,13 @@ lost mid-apply, every later state write fails loudly instead of continuing unloc
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote, urldefrag
+from urllib.parse import quote
 
 import psycopg
 import psycopg.errors
@@ -43,24 +42,13 @@ from reconciler.errors import LockedError, StateError
 from reconciler.model.resource import JSON, canonical_json
 from reconciler.state import pg_schema
 from reconciler.state.keys import fingerprint_key
+from reconciler.state.pg_schema import lock_key, split_url
 from reconciler.state.store import Entry, LockInfo, check_fingerprint, group_entries, now
 
-DEFAULT_NAMESPACE = "default"
+__all__ = ["PostgresStateStore", "lock_key", "split_url"]
+
 CONNECT_TIMEOUT = 10
 _TABLES = ("reconciler_ids", "reconciler_fingerprints", "reconciler_records")
-
-
-def lock_key(scope: str) -> int:
-    """The advisory-lock key of ``scope``: the first 8 bytes of its SHA-256, signed (stable
-    across processes, machines and Python versions, unlike ``hash``)."""
-    digest = hashlib.sha256(b"reconciler apply lock\0" + scope.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
-def split_url(url: str) -> tuple[str, str]:
-    """``(libpq URL, namespace)`` of a state URL (the namespace is its fragment)."""
-    conninfo, fragment = urldefrag(url)
-    return conninfo, fragment or DEFAULT_NAMESPACE
 
 
 class PostgresStateStore:
