@@ -466,7 +466,8 @@ def test_teams(phase: Any, org: Org) -> None:
             "App 'vault' does not have SSE enabled. Only SSE apps can be granted to teams.",
         )
         scoped = owner.put(path + "access/", json=org.grant("Development", "Staging")).json()
-        assert [e["name"] for e in scoped["apps"][0]["environments"]] == ["Development", "Staging"]
+        names = sorted(e["name"] for e in scoped["apps"][0]["environments"])
+        assert names == ["Development", "Staging"]
     with phase.client(phase.pat("dev@acme.test")) as member:
         envs = member.get("/v1/environments/", params={"app_id": org.apps["legacy-api"]})
         assert [e["name"] for e in envs.json()["data"]] == ["Development", "Staging"]

@@ -23,6 +23,9 @@ loopback). Every path keeps its trailing slash.
                                                      (the sandbox plays their devices)
 ``GET|DELETE /_sandbox/counters/``                   API requests per ``METHOD /route`` and
                                                      ``total`` (DELETE resets)
+``GET|POST /_sandbox/order/``                        read or set the order of lists the real server
+                                                     answers unordered: ``{shuffle, seed}``
+                                                     (``order.py``; reset restores the default)
 ``GET|POST|DELETE /_sandbox/faults/``                read, set (fields of ``Faults``; ``only``
                                                      limits them to matching requests) or
                                                      clear injected faults
@@ -95,6 +98,7 @@ def make_control(
                 runtime.counters.clear()
                 runtime.windows.clear()
                 runtime.faults = Faults()
+                store.order.reset()
                 return JSONResponse(credentials())
             if parts == ["seed"] and method == "POST":
                 created = seed_fixture(store, body)
@@ -126,9 +130,22 @@ def make_control(
                 if method == "POST":
                     runtime.faults = _faults(body)
                 return JSONResponse(dataclasses.asdict(runtime.faults))
+            if parts == ["order"] and method in ("GET", "POST"):
+                if method == "POST":
+                    _order(store, body)
+                return JSONResponse(store.order.settings())
         raise ApiError(404, f"sandbox: no control {method} {path}")
 
     return control
+
+
+def _order(store: Store, body: Any) -> None:
+    if not isinstance(body, dict) or set(body) - {"shuffle", "seed"}:
+        raise ApiError(400, "sandbox: order is {shuffle?: bool, seed?: int}")
+    if isinstance(body.get("shuffle"), bool):
+        store.order.enabled = body["shuffle"]
+    if isinstance(body.get("seed"), int):
+        store.order.seed = body["seed"]
 
 
 def _faults(body: Any) -> Faults:

@@ -56,7 +56,7 @@ def member_json(store: Store, member: Row) -> Row:
 
 def access_apps(store: Store, kind: str, principal: Row) -> list[Row]:
     """Apps of the principal's individual M2M (newest first), each with every env the
-    principal holds a key for, individual or team granted (§5.3, §5.5)."""
+    principal holds a key for, individual or team granted (§5.3, §5.5), in no fixed order."""
     apps = store.table("apps")
     envs = store.table("environments")
     listed = sorted(
@@ -72,11 +72,11 @@ def access_apps(store: Store, kind: str, principal: Row) -> list[Row]:
             {
                 "id": app["id"],
                 "name": app["name"],
-                "environments": [
+                "environments": store.order(
                     {"id": e["id"], "name": e["name"], "env_type": e["env_type"]}
                     for e in rows
                     if e["app_id"] == app["id"]
-                ],
+                ),
             }
         )
     return out
@@ -159,7 +159,7 @@ def team_detail(store: Store, team: Row) -> Row:
             members.append({"type": "service_account", "id": row["id"], "name": row["name"]})
     grouped: dict[str, Row] = {}
     envs, apps = store.table("environments"), store.table("apps")
-    for env_id in team["envs"]:
+    for env_id in store.order(team["envs"]):
         env = envs.get(env_id)
         if env is None:
             continue
@@ -168,4 +168,6 @@ def team_detail(store: Store, team: Row) -> Row:
             app["id"], {"id": app["id"], "name": app["name"], "environments": []}
         )
         entry["environments"].append({"id": env["id"], "name": env["name"]})
-    return team_json(store, team) | {"members": members, "apps": list(grouped.values())}
+    # memberships and access rows are read without ORDER BY on the real server
+    apps_of_team = list(grouped.values())
+    return team_json(store, team) | {"members": store.order(members), "apps": apps_of_team}

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.crypto import primitives as p
+from reconciler.sandbox.phase.order import Shuffle
 from reconciler.sandbox.phase.wire import instant
 
 Row = dict[str, Any]
@@ -74,6 +75,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.lock = threading.RLock()
         self.path = path
+        self.order = Shuffle()  # lists the real server answers in no fixed order
         self.data: dict[str, Any] = {}
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
