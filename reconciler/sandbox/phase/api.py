@@ -121,7 +121,7 @@ def split_path(raw: str) -> tuple[str, bool]:
     path = raw
     if path == "/service" or path.startswith("/service/"):
         path = path[len("/service") :] or "/"
-    path = path.lstrip("/")
+    path = path[1:]  # one slash only: Django resolves "//v1/apps/" to nothing
     if path == "public/" or path.startswith("public/"):
         return path[len("public/") :], True
     return path, False

@@ -24,7 +24,8 @@ loopback). Every path keeps its trailing slash.
 ``GET|DELETE /_sandbox/counters/``                   API requests per ``METHOD /route`` and
                                                      ``total`` (DELETE resets)
 ``GET|POST /_sandbox/order/``                        read or set the order of lists the real server
-                                                     answers unordered: ``{shuffle, seed}``
+                                                     answers unordered: ``{shuffle, seed}`` (a
+                                                     seed set replays its orders from the start)
                                                      (``order.py``; reset restores the default)
 ``GET|POST|DELETE /_sandbox/faults/``                read, set (fields of ``Faults``; ``only``
                                                      limits them to matching requests) or
@@ -144,8 +145,8 @@ def _order(store: Store, body: Any) -> None:
         raise ApiError(400, "sandbox: order is {shuffle?: bool, seed?: int}")
     if isinstance(body.get("shuffle"), bool):
         store.order.enabled = body["shuffle"]
-    if isinstance(body.get("seed"), int):
-        store.order.seed = body["seed"]
+    if isinstance(body.get("seed"), int):  # the next answers replay that seed's orders
+        store.order.seed, store.order.answers = body["seed"], 0
 
 
 def _faults(body: Any) -> Faults:
