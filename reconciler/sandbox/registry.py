@@ -25,6 +25,7 @@ from reconciler.sandbox.host import SandboxMount
 _MODULES: dict[str, str] = {
     "phase": "reconciler.sandbox.phase.mount",
     "messages": "reconciler.sandbox.messages.mount",
+    "flagsmith": "reconciler.sandbox.flagsmith.mount",
 }
 
 
