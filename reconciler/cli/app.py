@@ -295,7 +295,7 @@ def sandbox(
         import signal
 
         from reconciler.sandbox import registry
-        from reconciler.sandbox.host import Host
+        from reconciler.sandbox.host import Host, SandboxMount, SandboxServer
 
         def interrupted(signum: int, frame: object) -> None:
             raise KeyboardInterrupt
@@ -304,14 +304,14 @@ def sandbox(
         # in the background by a script, where SIGINT is ignored unless set back.
         signal.signal(signal.SIGTERM, interrupted)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        def ready(mount: SandboxMount, server: SandboxServer) -> None:
+            credentials = dict(server.credentials)
+            out.sandbox_ready(mount.name, mount.title, server.url, credentials, mount.try_it)
+
         host = Host(registry.mounts(only), port=port, data_dir=data)
-        host.start()
         try:
-            for mount in host.mounts:
-                server = host.servers[mount.name]
-                out.sandbox_ready(
-                    mount.name, mount.title, server.url, dict(server.credentials), mount.try_it
-                )
+            host.start(on_ready=ready)
             out.note("Ctrl-C to stop.")
             while True:
                 time.sleep(3600)

@@ -138,6 +138,8 @@ class AppServer:
         server = self._server
         if server is None:
             raise ReconcilerError(f"{self._label}: no app to serve")
+        if self._thread is not None or self._stopped:
+            raise ReconcilerError(f"{self._label}: already started (a server starts once)")
         self._thread = threading.Thread(
             target=server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
@@ -207,11 +209,20 @@ class Host:
             self.stop()
             raise
 
-    def start(self, timeout: float = 10.0) -> None:
-        """Start every server; if one fails, stop them all and raise."""
+    def start(
+        self,
+        timeout: float = 10.0,
+        on_ready: Callable[[SandboxMount, SandboxServer], None] | None = None,
+    ) -> None:
+        """Start every server in mount order, calling ``on_ready(mount, server)`` as soon as
+        each one answers (so the first system is usable while the next ones start); if one
+        fails, stop them all and raise."""
         try:
-            for server in self.servers.values():
+            for mount in self.mounts:
+                server = self.servers[mount.name]
                 server.start(timeout)
+                if on_ready is not None:
+                    on_ready(mount, server)
         except BaseException:
             self.stop()
             raise

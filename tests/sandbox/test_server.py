@@ -271,10 +271,16 @@ def test_only_and_consecutive_ports() -> None:
     only = registry.mounts(["echo"])
     assert [m.name for m in only] == ["echo"]
     port = _free_port_pair()
-    with Host(registry.mounts(["echo", "phase"]), port=port) as host:  # serving order, not ours
+    host = Host(registry.mounts(["echo", "phase"]), port=port)  # serving order, not ours
+    ready: list[str] = []
+    try:
+        host.start(on_ready=lambda mount, server: ready.append(f"{mount.name} {server.url}"))
         assert list(host.servers) == ["phase", "echo"]
-        assert host.servers["phase"].url == f"http://127.0.0.1:{port}"
-        assert host.servers["echo"].url == f"http://127.0.0.1:{port + 1}/api/v1"
+        phase, echo = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}/api/v1"
+        assert ready == [f"phase {phase}", f"echo {echo}"]  # each announced once it answers
+        assert httpx.get(f"{echo}/items", headers={"X-Api-Key": "k-echo"}).json() == ["one"]
+    finally:
+        host.stop()
     with pytest.raises(ReconcilerError, match="no sandbox named 'nope'"):
         registry.mounts(["nope"])
 
