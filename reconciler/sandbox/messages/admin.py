@@ -72,8 +72,9 @@ def list_domains(call: Any) -> Response:
     store: Store = call.store
     rows = sorted(store.table("domains").values(), key=lambda d: d["name"])
     rows = [d for d in rows if may_admin(store, call.user, d)]
-    items = [_domain_view(store, call.user, d, False) for d in rows]
-    return JSONResponse(page(items, call.params, call.url))
+    body = page(rows, call.params, call.url)
+    body["results"] = [_domain_view(store, call.user, d, False) for d in body["results"]]
+    return JSONResponse(body)
 
 
 def get_domain(call: Any) -> Response:

@@ -9,8 +9,8 @@ Rows carry what the Messages server stores (``core/models.py``): ``domains`` (Ma
 ``api_key_hashes`` = SHA-256 hex, never the key), ``tokens`` (admin bearer token -> user) and
 ``settings`` (feature flags, entitlements backend and DeployCenter's answers, identity provider).
 
-Callers hold ``lock`` around every read-modify-write and call ``save()`` after a change: the
-whole state is written in one transaction (the sandbox's data sets are small).
+Callers hold ``lock`` around every read-modify-write and call ``save()`` after a change; a
+background thread writes the changed tables within ``WRITE_DELAY`` seconds (bursts coalesce).
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ import datetime
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 Row = dict[str, Any]
+WRITE_DELAY = 0.05
 TABLES = (
     "domains",
     "domain_accesses",
@@ -61,10 +63,12 @@ class Store:
         self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT)")
-        self.data: dict[str, Any] = {
-            name: json.loads(body)
-            for name, body in self._db.execute("SELECT name, body FROM state")
-        }
+        rows = list(self._db.execute("SELECT name, body FROM state"))
+        self.data: dict[str, Any] = {name: json.loads(body) for name, body in rows}
+        self._written: dict[str, str] = dict(rows)
+        self._dirty = threading.Event()
+        self._closed = False
+        threading.Thread(target=self._write_behind, daemon=True).start()
 
     @property
     def empty(self) -> bool:
@@ -85,17 +89,41 @@ class Store:
         return settings
 
     def save(self) -> None:
+        """Schedule a write: a background thread writes within ``WRITE_DELAY`` seconds,
+        coalescing bursts (``flush`` writes at once; ``close`` flushes)."""
+        self._dirty.set()
+
+    def flush(self) -> None:
+        """Write the tables that changed since the last write, in one transaction."""
         with self.lock:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM state")
-            self._db.executemany(
-                "INSERT INTO state (name, body) VALUES (?, ?)",
-                [(n, json.dumps(v)) for n, v in self.data.items()],
-            )
-            self._db.execute("COMMIT")
+            if self._closed:
+                return
+            self._dirty.clear()
+            bodies = {name: json.dumps(value) for name, value in self.data.items()}
+            changed = [(n, b) for n, b in bodies.items() if self._written.get(n) != b]
+            gone = [(n,) for n in self._written if n not in bodies]
+            if changed or gone:
+                self._db.execute("BEGIN")
+                self._db.executemany("DELETE FROM state WHERE name = ?", gone)
+                self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", changed)
+                self._db.execute("COMMIT")
+            self._written = bodies
+
+    def _write_behind(self) -> None:
+        """A large data set (slow to serialise) is written less often, so writing never takes
+        more than about a tenth of the time."""
+        delay = WRITE_DELAY
+        while not self._closed:
+            if self._dirty.wait(timeout=1.0):
+                time.sleep(delay)
+                started = time.monotonic()
+                self.flush()
+                delay = max(WRITE_DELAY, 10 * (time.monotonic() - started))
 
     def close(self) -> None:
+        self.flush()
         with self.lock:
+            self._closed = True
             self._db.close()
 
     # -- lookups ------------------------------------------------------------------------------
