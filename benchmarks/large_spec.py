@@ -6,15 +6,19 @@ object) and timed, each size in a child process so that its peak RSS is its own:
 
 * ``parse s``: ``yaml.load(text, Loader=yaml.CSafeLoader)``, PyYAML's libyaml parse of the same
   file into Python data (no positions, no checks): the floor any YAML tool pays;
-* ``validate s``: what ``reconciler validate`` does (load with positions, resolve, schema,
-  compile every provider section), in the process after imports;
-* ``plan s``: what ``reconciler plan`` does against an empty target (a memory live file that
-  does not exist yet): open the session (the same load), read live, diff, order, check safety,
-  render the text plan;
+* ``parse, no GC s``: the same parse with the cyclic garbage collector paused, as reconciler
+  runs its own load (``paused_gc``): the stricter baseline, also shown as a ratio;
+* ``validate s``: ``reconciler validate SPEC`` run in the process after imports (load with
+  positions, resolve, schema, compile every provider section);
+* ``plan s``: ``reconciler plan SPEC`` against an empty target (a memory live file that does
+  not exist yet): open the session (the same load and the state store), read live, diff,
+  order, check safety, render the text plan to stdout;
 * ``peak RSS MiB``: the child's peak resident memory (all three steps).
 
-Each time is the best of ``--repeat`` runs (default 3; the machine is shared, the minimum is
-the least disturbed). Usage::
+Times are CPU seconds of the process (``time.process_time``: every step is single-threaded and
+local, and on a shared machine wall time swings with the neighbours' load while CPU time does
+not), each the best of ``--repeat`` runs (default 3). ``--wall`` measures wall time instead.
+Usage::
 
     .venv/bin/python benchmarks/large_spec.py [N ...]          # default: 10000 100000
 """
@@ -64,23 +68,26 @@ def generate(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+CLOCK = time.process_time
+
+
 def best(repeat: int, step: Callable[[], object]) -> float:
     times = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = CLOCK()
         step()
-        times.append(time.perf_counter() - started)
+        times.append(CLOCK() - started)
     return min(times)
 
 
 def measure(n: int, repeat: int) -> dict[str, float]:
     """Run in the child process: the three timings and the peak RSS for one size."""
     import yaml
+    from typer.testing import CliRunner
 
-    from reconciler import engine
-    from reconciler.plan.render import render_text
+    from reconciler.cli.app import app
     from reconciler.providers.registry import plugins
-    from reconciler.spec.load import load_spec
+    from reconciler.spec.load import load_spec, paused_gc
 
     plugins()  # imports are not what is measured
     with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
@@ -89,19 +96,21 @@ def measure(n: int, repeat: int) -> dict[str, float]:
         spec.write_text(text, encoding="utf-8")
         os.environ["MEMORY_PATH"] = str(Path(tmp) / "live.json")  # absent: an empty target
         parse_s = best(repeat, lambda: yaml.load(text, Loader=yaml.CSafeLoader))
+        with paused_gc():
+            bare_s = best(repeat, lambda: yaml.load(text, Loader=yaml.CSafeLoader))
         loaded = load_spec(spec, strict_env=False)
         objects = len(loaded.desired)
         del loaded
-        validate_s = best(repeat, lambda: load_spec(spec, strict_env=False))
+        runner = CliRunner()
 
-        def plan() -> int:
-            with engine.Session(spec) as session:
-                planned = session.make_plan()
-            render_text(planned, False)
-            return len(planned.changes)
+        def command(*args: str) -> str:
+            result = runner.invoke(app, list(args), catch_exceptions=False)
+            assert result.exit_code == 0, result.stderr
+            return result.stdout
 
-        changes = plan()
-        plan_s = best(repeat, plan)
+        validate_s = best(repeat, lambda: command("validate", str(spec)))
+        changes = command("plan", str(spec)).count("\n  + ")
+        plan_s = best(repeat, lambda: command("plan", str(spec)))
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "objects": objects,
@@ -109,9 +118,12 @@ def measure(n: int, repeat: int) -> dict[str, float]:
         "lines": text.count("\n"),
         "parse_s": parse_s,
         "validate_s": validate_s,
+        "parse_nogc_s": bare_s,
         "validate_x": validate_s / parse_s,
+        "validate_nogc_x": validate_s / bare_s,
         "plan_s": plan_s,
         "plan_x": plan_s / parse_s,
+        "plan_nogc_x": plan_s / bare_s,
         "peak_mib": peak_kib / 1024,
     }
 
@@ -120,10 +132,13 @@ COLUMNS = [
     ("objects", "objects"),
     ("lines", "lines"),
     ("parse s", "parse_s"),
+    ("parse, no GC s", "parse_nogc_s"),
     ("validate s", "validate_s"),
     ("validate / parse", "validate_x"),
+    ("validate / parse no GC", "validate_nogc_x"),
     ("plan s", "plan_s"),
     ("plan / parse", "plan_x"),
+    ("plan / parse no GC", "plan_nogc_x"),
     ("peak RSS MiB", "peak_mib"),
 ]
 
@@ -132,15 +147,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--wall", action="store_true", help="wall time instead of CPU time")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one size, JSON out
     args = parser.parse_args()
     if args.one is not None:
+        if args.wall:
+            global CLOCK
+            CLOCK = time.perf_counter
         print(json.dumps(measure(args.one, args.repeat)))
         return 0
 
     def run(n: int) -> dict[str, float]:
         child = subprocess.run(
-            [sys.executable, __file__, "--one", str(n), "--repeat", str(args.repeat)],
+            [sys.executable, __file__, "--one", str(n), "--repeat", str(args.repeat)]
+            + (["--wall"] if args.wall else []),
             check=True,
             capture_output=True,
             text=True,

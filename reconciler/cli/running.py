@@ -71,7 +71,7 @@ def open_session(
     with engine.Session(path) as session:
         if lock_timeout is not None:  # else RECONCILER_LOCK_TIMEOUT, read by open_store
             session.store.lock_timeout = lock_timeout
-        out.secrets.extend(engine.spec_secrets(session.spec))
+        out.secrets.extend(session.spec.secrets)
         yield session
 
 

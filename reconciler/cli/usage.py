@@ -4,8 +4,8 @@ click exits 2 on a usage error (an unknown option, a bad value, a missing argume
 that means "changes" or "drift" here, so a typo in a nightly job would read as drift and pass a
 ``[ "$code" != 1 ]`` check. ``RootGroup.main`` runs click without its standalone handling and
 maps: usage and other click errors -> 1 (``reconciler drift: Invalid value for '--format': …
-(see reconciler drift --help)``), ``reconciler`` alone -> its help (click prints it) and 1, an abort in
-a click prompt -> 130; a command's own exit code is passed through.
+(see reconciler drift --help)``), ``reconciler`` alone -> its help (click prints it) and 1, an
+abort in a click prompt -> 130; a command's own exit code is passed through.
 """
 
 from __future__ import annotations

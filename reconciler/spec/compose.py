@@ -13,6 +13,10 @@ reader refuses are composed by ruamel again, so the error message and its locati
 accepted data, are exactly ruamel's. Errors are rare; the second parse costs nothing that
 matters.
 
+One known difference: an empty value (``key:``) starts right after its key for libyaml and at
+the next token for ruamel; only the loader's ``value_positions`` of such null values differ, and
+no message points at them (only strings are resolved).
+
 Both libraries' nodes have ``id`` (``scalar``/``sequence``/``mapping``), ``tag``, ``value`` and
 ``start_mark`` (0-based ``line``/``column``), which is all the loader reads.
 """

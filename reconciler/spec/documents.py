@@ -89,17 +89,20 @@ def validate(
     model: type[BaseModel] | None = None,
     skip: Iterable[NodePath] = (),
     secrets: Iterable[Secret] = (),
+    made: list[Secret] | None = None,
 ) -> tuple[BaseModel | None, list[SpecError]]:
     """Validate ``data`` against the root model (or ``model``).
 
     Returns the document and no errors, or ``None`` and one ``SpecError`` per distinct pydantic
     error. Errors under a path in ``skip`` (values that already failed to resolve) are dropped;
     ``secrets`` are redacted from messages as a last line of defence (a custom validator of a
-    provider might quote its input).
+    provider might quote its input). ``made`` receives every ``Secret`` the document holds
+    (``SecretField`` values).
     """
     root = model or root_model()
     try:
-        return root.model_validate(data), []
+        context = {"secrets": made if made is not None else []}
+        return root.model_validate(data, context=context), []
     except ValidationError as exc:
         skipped = tuple(skip)
         secret_list = list(secrets)
@@ -107,7 +110,8 @@ def validate(
         seen: set[tuple[Location | None, str]] = set()
         for err in exc.errors(include_url=False, include_input=False):
             path, rest = _data_path(data, err["loc"])
-            if any(path[: len(s)] == s for s in skipped):
+            loc = tuple(err["loc"])  # a value left out is "missing": its path is in loc only
+            if any(path[: len(s)] == s or loc[: len(s)] == s for s in skipped):
                 continue
             message = redact(describe(err, path, rest), secret_list)
             location = locate(path)

@@ -105,20 +105,24 @@ def _load_spec(
         strict_env=strict_env,
     )
     notes = tuple(resolution.notes)
+    made: list[Secret] = []
     document, errors = validate(
         resolution.data,
         loaded.locate,
         model=model,
         skip=resolution.failed,
         secrets=resolution.secrets,
+        made=made,
     )
     if document is None and not errors and notes:
+        made.clear()
         document, errors = validate(
             _without(resolution.data, resolution.failed),
             loaded.locate,
             model=model,
             skip=resolution.failed,
             secrets=resolution.secrets,
+            made=made,
         )
     errors = [*resolution.errors, *errors]
     if errors:
@@ -162,6 +166,8 @@ def _load_spec(
     if errors:
         raise SpecErrors(errors)
 
+    for resource in resources:  # a provider may make secrets of its own while compiling
+        made.extend(resource.secrets.values())
     if fingerprint_key is not None:
         resources = [_fingerprinted(r, fingerprint_key) for r in resources]
     safety = getattr(document, "safety", None) or Safety()
@@ -179,6 +185,7 @@ def _load_spec(
         desired=State(resources),
         policy=policy,
         notes=notes,
+        secrets=tuple({id(s): s for s in made}.values()),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from reconciler.errors import SpecError
 from reconciler.model.state import State
 from reconciler.plan.policy import Policy
+from reconciler.secrets.value import Secret
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Spec:
     fingerprints when a key was given to the loader; otherwise ``None``).
     ``notes``: what ``validate`` could not check without credentials (unset variables), located;
     always empty for a spec loaded with ``strict_env`` (plan, apply).
+    ``secrets``: every write-only value the spec holds (connection blocks and resources), each
+    once, for redacting output as a last line of defence.
     """
 
     path: Path
@@ -33,3 +36,4 @@ class Spec:
     desired: State
     policy: Policy
     notes: tuple[SpecError, ...] = ()
+    secrets: tuple[Secret, ...] = ()
