@@ -3,7 +3,8 @@
 Contract of ``HttpClient.request``:
 
 * Pacing: every attempt takes a slot from the token bucket (``pacing.TokenBucket``, shared
-  across runs through ``SharedBudget`` when the provider gives one).
+  across runs through ``SharedBudget`` when the provider gives one); its token is counted from
+  when the answer came back (``TokenBucket.settle``).
 * 429, and 503 with ``Retry-After``: the request was not executed; wait ``Retry-After`` seconds
   (capped at ``MAX_WAIT``; 1 s when absent or unreadable; an HTTP-date is honoured too) and send it
   again, whatever the method, at most ``THROTTLED`` times.
@@ -164,7 +165,8 @@ class HttpClient:
         retry_safe = method in IDEMPOTENT if idempotent is None else idempotent
         attempt = throttled = 0
         while True:
-            wait = self.bucket.delay()
+            slot = self.bucket.take()
+            wait = slot - self.bucket.clock()
             if wait > 0:
                 self.sleep(wait)
             self._count("requests", route)
@@ -174,6 +176,7 @@ class HttpClient:
                     method, url, json=body, params=dict(params or {}) or None, headers=headers
                 )
             except httpx.TransportError as exc:
+                self.bucket.settle(slot)
                 unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 if (unsent or retry_safe) and attempt < self.RETRIES:
                     attempt += 1
@@ -182,6 +185,7 @@ class HttpClient:
                 raise TransportError(
                     address, self.unanswered(method, path, type(exc).__name__)
                 ) from None
+            self.bucket.settle(slot)
             status = response.status_code
             self.log.debug(
                 "%s %s -> %d (%.0f ms)", method, path, status, 1000 * (time.monotonic() - started)

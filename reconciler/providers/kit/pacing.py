@@ -4,6 +4,11 @@ Servers throttle per principal over a sliding minute (Phase: ``RATE_LIMIT_DEFAUL
 and others likewise). ``TokenBucket`` never lets a sliding minute hold more than ``rate``
 requests, never slows a short run, and settles a long one at ``rate`` per minute.
 
+A server stamps a request when it arrives, which can be well after the token was taken (a new
+connection, a slow network). The client therefore moves each token's time to when the answer
+came back (``settle``): the server stamped the request at the latest then, so a request sent one
+window after it never lands in the same server window, however long requests take to arrive.
+
 A CI job commonly runs ``apply`` and then ``plan`` within the same minute: two processes, one
 server budget. ``SharedBudget`` keeps the bucket's slots of the last minute in the state store
 (a non-secret record: instants only), loaded when a client opens and saved when it closes, so
@@ -13,6 +18,7 @@ server's limit.
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
 from collections import deque
@@ -37,13 +43,26 @@ class TokenBucket:
 
     def delay(self) -> float:
         """Take a token; the seconds to wait before sending (0 when one is free now)."""
+        now = self.clock()
+        return self.take() - now
+
+    def take(self) -> float:
+        """Take a token; the instant (``clock`` time) the request may be sent."""
         with self.lock:
             now = self.clock()
             slot = now if len(self.taken) < self.rate else max(now, self.taken[0] + WINDOW)
             self.taken.append(slot)
             while len(self.taken) > self.rate:
                 self.taken.popleft()
-            return slot - now
+            return slot
+
+    def settle(self, slot: float) -> None:
+        """The request sent at ``slot`` has its answer (or failed): its token is counted from
+        now, the latest instant the server can have stamped it."""
+        with self.lock:
+            if slot in self.taken:
+                self.taken.remove(slot)
+                bisect.insort(self.taken, max(slot, self.clock()))
 
     def slots(self) -> list[float]:
         """The slots taken within the last window (for ``SharedBudget.save``)."""
@@ -52,10 +71,11 @@ class TokenBucket:
             return [t for t in self.taken if t > horizon]
 
     def restore(self, slots: list[float]) -> None:
-        """Add slots taken by an earlier run (kept sorted, at most ``rate``)."""
+        """Add slots taken by an earlier run (kept sorted, at most ``rate``). Equal instants
+        are distinct requests (several are sent within one millisecond): each one counts."""
         with self.lock:
             horizon = self.clock() - WINDOW
-            merged = sorted({*self.taken, *(t for t in slots if t > horizon)})
+            merged = sorted([*self.taken, *(t for t in slots if t > horizon)])
             self.taken = deque(merged[-self.rate :])
 
 

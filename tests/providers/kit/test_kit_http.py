@@ -141,3 +141,27 @@ def test_budget_outlives_the_process(server: ScriptedServer, tmp_path: Path) -> 
     assert sleeps and 55.0 < sleeps[0] <= 60.0
     second.close()
     store.close()
+
+
+def test_restored_slots_keep_requests_sent_within_one_millisecond(tmp_path: Path) -> None:
+    """Slots are saved to the millisecond, so several requests share one instant: each is a
+    request the server counted, none is merged away."""
+    now = [1000.0]
+    first = TokenBucket(4, clock=lambda: now[0])
+    for _ in range(3):
+        first.delay()
+    second = TokenBucket(4, clock=lambda: now[0])
+    second.restore(first.slots())
+    assert second.delay() == 0.0  # the fourth of the minute
+    assert second.delay() == 60.0  # the fifth waits
+
+
+def test_a_token_counts_from_when_the_answer_came_back() -> None:
+    """The server stamps a request when it arrives: a request sent one window after the first
+    one's answer cannot land in the first one's window."""
+    now = [1000.0]
+    bucket = TokenBucket(1, clock=lambda: now[0])
+    slot = bucket.take()
+    now[0] = 1002.5  # a slow first answer
+    bucket.settle(slot)
+    assert bucket.take() == 1062.5  # one window after the answer, not after the send
