@@ -25,6 +25,7 @@ _MODULES: dict[str, str] = {
     "memory": "reconciler.providers.memory",
     "phase": "reconciler.providers.phase.plugin",
     "messages": "reconciler.providers.messages.plugin",
+    "flagsmith": "reconciler.providers.flagsmith.plugin",
 }
 
 VARIABLE = "RECONCILER_PLUGINS"

@@ -10,11 +10,13 @@ therefore PATCH and carry a write-only field only when the plan changes it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reconciler.model.resource import JSON
+from reconciler.model.resource import JSON, Resource
 from reconciler.plan.change import Action, Change
+from reconciler.state.store import StateStore
 
 PLACEHOLDERS = frozenset({"write-only", "********", "***"})
 
@@ -81,3 +83,37 @@ def unreadable_details(change: Change) -> dict[str, JSON]:
             state = "differs from spec"
         out[name] = f"cannot be read (last applied: {state})"
     return out
+
+
+def adopt_unknown(
+    resource: Resource, desired: Resource | None, store: StateStore
+) -> tuple[Resource, tuple[str, ...]]:
+    """Adopt the spec's value for write-only attributes nobody applied from here.
+
+    A live write-only attribute that is unknown (``None``: masked) while the state store holds
+    no fingerprint for it (an object made elsewhere, a first run after export) cannot be
+    verified, and sending the spec's value every run would not verify it either. Each such
+    attribute the desired resource fingerprints takes that fingerprint, recorded in ``store``,
+    so it is reported once ("cannot verify") and compared from then on: a later change of the
+    spec's value is an update. Returns the resource as the diff must see it and the names
+    adopted. Nothing is adopted when the store remembers another server id for the address
+    (the object was recreated: its value is unknown and must be sent again)."""
+    if desired is None:
+        return resource, ()
+    remembered = store.get_id(resource.address)
+    if remembered is not None and resource.id is not None and remembered != resource.id:
+        return resource, ()
+    adopted: list[str] = []
+    attributes: dict[str, JSON] = dict(resource.attributes)
+    for name in sorted(resource.sensitive & desired.sensitive):
+        wanted = desired.attributes.get(name)
+        if attributes.get(name) is not None or not isinstance(wanted, str):
+            continue
+        if store.get_fingerprint(resource.address, name) is not None:
+            continue
+        store.set_fingerprint(resource.address, name, wanted)
+        attributes[name] = wanted
+        adopted.append(name)
+    if not adopted:
+        return resource, ()
+    return dataclasses.replace(resource, attributes=attributes), tuple(adopted)
