@@ -44,7 +44,8 @@ def spec_text(n: int) -> str:
             f'      custom_attributes: {{siret: "{i:014d}"}}',
             f"      admins: [admin@{d}]",
             "      mailboxes:",
-            f"        contact: {{type: shared, name: Contact, access: {{a@{d}: admin, b@{d}: sender}}}}",
+            "        contact: {type: shared, name: Contact,",
+            f"                  access: {{a@{d}: admin, b@{d}: sender}}}}",
             "        owner: {type: personal, first_name: Ann, last_name: Owner}",
         ]
     return "\n".join(lines) + "\n"
