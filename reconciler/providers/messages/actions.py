@@ -22,7 +22,7 @@ from reconciler.model.resource import JSON
 from reconciler.plan.change import Action, Change
 from reconciler.providers.base import Outcome
 from reconciler.providers.kit.answers import decode, decode_as
-from reconciler.providers.kit.create import create_once
+from reconciler.providers.kit.create import Created, create_once
 from reconciler.providers.messages import payloads as p
 from reconciler.providers.messages.client import SYSTEM, MessagesClient
 from reconciler.providers.messages.compile import DEFAULTS, canonical_domain, email
@@ -201,7 +201,14 @@ class Actions:
             data = self.client.admin("POST", path, body=body, address=change.address)
             return decode(p.Created, data, address=change.address, system=SYSTEM).id
 
-        made = create_once(post, lookup)
+        try:
+            made = create_once(post, lookup)
+        except ProviderError as exc:
+            # a personal mailbox's owner already holds the admin access the server gave it
+            found = lookup() if exc.status == 400 else None
+            if found is None:
+                raise
+            made = Created(found, adopted=True)
         if made.adopted:  # it may hold another role: make it the declared one
             body = {"role": role}
             self.client.admin("PATCH", f"{path}{made.value}/", body=body, address=change.address)

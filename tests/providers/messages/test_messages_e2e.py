@@ -108,3 +108,29 @@ def test_a_mailbox_type_never_changes(org: Org) -> None:
     )
     planned = org.run("plan", str(org.spec))
     assert planned.exit_code == 1 and "messages-mailbox-type" in planned.output
+
+
+def test_personal_mailboxes_names_attributes_and_owner_role(org: Org) -> None:
+    org.converge()
+    box = next(
+        b
+        for b in org.admin("GET", f"maildomains/{org.stored('acme.fr')['id']}/mailboxes/")[
+            "results"
+        ]
+        if b["local_part"] == "bob"
+    )
+    assert box["contact"]["name"] == "Bob Durand"
+    assert [(a["user"]["email"], a["role"]) for a in box["accesses"]] == [("bob@acme.fr", "sender")]
+    assert box["accesses"][0]["user"]["custom_attributes"] == {"employee_id": "7"}
+    org.edit("messages.yaml", 'employee_id: "7"', 'employee_id: "8"')
+    org.edit("messages.yaml", "last_name: Durand", "last_name: Durand-Petit")
+    changed = org.drift()["messages.mailbox.bob@acme.fr"]
+    assert changed[:2] == ("changed", "update")
+    org.converge()
+    names = {
+        b["local_part"]: b["contact"]["name"]
+        for b in org.admin("GET", f"maildomains/{org.stored('acme.fr')['id']}/mailboxes/")[
+            "results"
+        ]
+    }
+    assert names["bob"] == "Bob Durand-Petit"
