@@ -1,7 +1,8 @@
 """Applying one Messages change (HTTP). Every step is safe to run again:
 
 * domains: ``POST /provisioning/maildomains/`` with all three fields (an idempotent upsert, so
-  it is re-sent after a lost answer); a per-domain ``errors`` entry fails the change;
+  it is re-sent after a lost answer; docs/messages-api.md#provisioning-upsert); a per-domain
+  ``errors`` entry fails the change;
 * domain admins, mailboxes and mailbox accesses: ``kit.create_once`` (after an ambiguous
   failure the object is looked up by natural key and adopted); a delete that finds nothing
   gone already is done.

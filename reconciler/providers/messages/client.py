@@ -1,6 +1,7 @@
 """MessagesClient: the Messages API over the kit's ``HttpClient``.
 
-Two credentials: provisioning calls send ``X-Channel-Id`` + ``X-API-Key``; admin calls send
+Two credentials (docs/messages-api.md#credentials): provisioning calls send ``X-Channel-Id`` +
+``X-API-Key``; admin calls send
 ``Authorization: Bearer <admin_token>``. Both secrets are given to the client for redaction and
 only ever sent as headers. Lists are read completely, following ``next`` (``page_size`` 1,000
 where the server honours it).

@@ -1,6 +1,6 @@
 """Reading live Messages state (HTTP), as Resources shaped like ``compile``'s.
 
-How domains are seen, best first:
+How domains are seen, best first (docs/messages-api.md#reading-live-state):
 
 1. ``admin_token`` set: ``GET /maildomains/`` (a superuser sees every domain), and for each
    domain the spec declares, its admins (``/accesses/``) and mailboxes (``/mailboxes/``, whose

@@ -13,7 +13,8 @@
   declares ("delete by hand: the API has no delete"), and with ``entitlements: deploycenter``
   every domain admin ("owned by DeployCenter").
 
-``check`` refuses, before anything runs: admin grants or revocations while
+``check`` refuses, before anything runs (docs/messages-api.md#domain-admins-and-feature-flags,
+#entitlements): admin grants or revocations while
 ``FEATURE_MAILDOMAIN_MANAGE_ACCESSES`` is off on the server (``GET /config/``), and a mailbox
 whose type (personal/shared) would change.
 """
