@@ -1,6 +1,6 @@
 """read: the live organisation as Resources, with the fewest requests the API allows.
 
-Requests (contracts/phase.md §5), every list endpoint once:
+Requests (docs/phase-api.md#endpoints), every list endpoint once:
 
 * ``GET /secrets/tokens/``: who the caller is, and every environment it holds a key for, all
   apps in one answer (instead of one ``/v1/environments/?app_id=`` per app; used as a fallback

@@ -1,4 +1,5 @@
-"""What a service-account token cannot do (pure; contracts/phase.md §8 item 3): assign a
+"""What a service-account token cannot do (pure;
+docs/phase-api.md#what-a-service-account-token-cannot-do): assign a
 global-access role or touch Owner and Admin members, mint tokens for other accounts, or grant
 environments it does not hold itself. Per-kind rule lists, like ``check.py``."""
 

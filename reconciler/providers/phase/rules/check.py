@@ -4,8 +4,8 @@ Owner and self protection (the owner is never changed or removed, nobody is give
 role, the applying principal never changes itself), console-made global-access roles, SCIM
 teams, the immutable owning team of a service account, roles still held by unmanaged
 principals (the server refuses their delete), E2EE hazards (``check_e2ee.py``) and, with a
-service-account token, what such a token cannot do (``caller.py``, contracts/phase.md §8
-item 3).
+service-account token, what such a token cannot do (``caller.py``;
+docs/phase-api.md#what-a-service-account-token-cannot-do).
 """
 
 from __future__ import annotations

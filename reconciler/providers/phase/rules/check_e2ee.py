@@ -1,4 +1,4 @@
-"""The E2EE safety rules (pure; contracts/phase.md §8 item 1).
+"""The E2EE safety rules (pure; docs/phase-api.md#e2ee-revocation-hazard).
 
 REST cannot create an end-to-end encrypted app, change it, its environments or its grants;
 an access update replaces a principal's whole set and would revoke, and wipe, its E2EE access.

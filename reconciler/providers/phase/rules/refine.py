@@ -2,7 +2,7 @@
 
 * Deletes the server does by cascade (children of a deleted or undeclared parent) are dropped.
 * The server gives a new environment to every service account that is an individual member of
-  its app (contracts/phase.md §5.2), whatever the spec says: such an account's
+  its app (docs/phase-api.md#environments), whatever the spec says: such an account's
   access is re-sent after the environment exists.
 * Warnings per kind (hard deletes, invites, tokens without a store, ...) and, when E2EE grants
   are managed, what each change wraps, for which key, from whose key (``notes.py``).
