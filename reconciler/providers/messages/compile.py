@@ -94,7 +94,7 @@ def compile_section(section: MessagesSection, ctx: CompileContext) -> Compiled:
         seen[name] = key
         out.append(_domain(name, domain, ctx.locate(where)))
         out += _admins(section, name, domain, where, ctx, errors)
-        for local, box in domain.mailboxes.items():
+        for local, box in (domain.mailboxes or {}).items():
             out += _mailbox(section, name, local, box, (*where, "mailboxes", local), ctx, errors)
     for i, coll in enumerate(section.prune):
         if coll == "domains":
@@ -124,9 +124,12 @@ def compile_section(section: MessagesSection, ctx: CompileContext) -> Compiled:
 
 
 def _domain(name: str, domain: DomainSpec, location: Any) -> Resource:
+    """``meta["manages"]``: which of the domain's collections the spec manages (``admins``,
+    ``mailboxes``): an omitted collection is not read, so a prune scope never empties it."""
+    manages: list[JSON] = [c for c in ("admins", "mailboxes") if getattr(domain, c) is not None]
     declared = {f: getattr(domain, f) for f in UNREADABLE if getattr(domain, f) is not None}
     if not declared:
-        return Resource(addr("domain", name), {}, location=location)
+        return Resource(addr("domain", name), {}, location=location, meta={"manages": manages})
     values: dict[str, JSON] = {**DEFAULTS, **declared}
     return Resource(
         addr("domain", name),
@@ -134,7 +137,7 @@ def _domain(name: str, domain: DomainSpec, location: Any) -> Resource:
         sensitive=frozenset(UNREADABLE),
         location=location,
         secrets={f: written(f, values[f]) for f in UNREADABLE},
-        meta={"provision": values},
+        meta={"provision": values, "manages": manages},
     )
 
 

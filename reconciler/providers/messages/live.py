@@ -2,9 +2,11 @@
 
 How domains are seen, best first (docs/messages-api.md#reading-live-state):
 
-1. ``admin_token`` set: ``GET /maildomains/`` (a superuser sees every domain), and for each
-   domain the spec declares, its admins (``/accesses/``) and mailboxes (``/mailboxes/``, whose
-   items carry their accesses), read in parallel.
+1. ``admin_token`` set: ``GET /maildomains/`` (a superuser sees every domain), ``GET
+   /config/`` (feature flags), and for each domain the spec declares, its admins
+   (``/accesses/``) and mailboxes (``/mailboxes/``, whose items carry their accesses), read in
+   parallel; a collection the domain leaves out (``admins:`` or ``mailboxes:`` omitted) is not
+   read, so it is neither managed nor pruned.
 2. the API key has ``maildomains:read``: ``GET /provisioning/maildomains/dns/``, names only.
 3. neither ("ensure" mode): nothing can be listed. The domains this reconciler provisioned
    (their ids in the state store) are taken to exist; domains created or changed elsewhere
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from reconciler.errors import ProviderError
 from reconciler.model.resource import JSON, Resource
 from reconciler.model.state import State
+from reconciler.providers.kit.answers import decode_as
 from reconciler.providers.kit.pool import pool_map
 from reconciler.providers.messages.client import SYSTEM, MessagesClient
 from reconciler.providers.messages.compile import UNREADABLE, addr, canonical_domain, email
@@ -95,10 +98,18 @@ def read(
         attrs: dict[str, JSON] = {f: None for f in UNREADABLE if f in sensitive}
         out.append(Resource(addr("domain", name), attrs, sensitive, id=name, meta={"uuid": d.id}))
     if mode == "admin":
-        wanted = [n for n in sorted(declared) if n in seen.uuids]
-        if desired.of_kind("messages", "domain_admin") or entitlements == "deploycenter":
-            seen.flags = client.config()
-        for batch in pool_map(lambda n: _domain_objects(client, n, seen.uuids[n]), wanted):
+        seen.flags = client.config()
+        wanted = []
+        for n in sorted(declared):
+            manages = declared[n].meta.get("manages")
+            collections = set(manages) if isinstance(manages, list) else set()
+            if entitlements == "deploycenter":
+                collections.add("admins")  # shown as DeployCenter's, never changed
+            if n in seen.uuids and collections:
+                wanted.append((n, frozenset(str(c) for c in collections)))
+        for batch in pool_map(
+            lambda w: _domain_objects(client, w[0], seen.uuids[w[0]], w[1]), wanted
+        ):
             out.extend(batch.resources)
             seen.users |= batch.users
             seen.mailboxes |= batch.mailboxes
@@ -112,14 +123,20 @@ class _Batch:
     mailboxes: dict[str, str]
 
 
-def _domain_objects(client: MessagesClient, name: str, uuid: str) -> _Batch:
-    """One domain's admins, mailboxes and mailbox accesses (two requests, plus pages)."""
+def _domain_objects(
+    client: MessagesClient, name: str, uuid: str, collections: frozenset[str]
+) -> _Batch:
+    """One domain's admins, and mailboxes with their accesses (a request each, plus pages),
+    for the ``collections`` the spec manages."""
     where = addr("domain", name)
-    data = client.admin("GET", f"/maildomains/{uuid}/accesses/", address=where)
-    from reconciler.providers.kit.answers import decode_as
-
-    admins: list[DomainAccess] = decode_as(list[DomainAccess], data, address=where, system=SYSTEM)
-    boxes = client.pages(Mailbox, f"/maildomains/{uuid}/mailboxes/", admin=True, address=where)
+    admins: list[DomainAccess] = []
+    if "admins" in collections:
+        data = client.admin("GET", f"/maildomains/{uuid}/accesses/", address=where)
+        admins = decode_as(list[DomainAccess], data, address=where, system=SYSTEM)
+    boxes: list[Mailbox] = []
+    if "mailboxes" in collections:
+        path = f"/maildomains/{uuid}/mailboxes/"
+        boxes = client.pages(Mailbox, path, admin=True, address=where)
     batch = _Batch([], {email(a.user.email) for a in admins}, {})
     for a in admins:
         who = email(a.user.email)

@@ -36,10 +36,11 @@ def export(provider: Provider) -> dict[str, Any]:
         domains[r.address.name] = {"#": UNREADABLE_NOTE}
     if provider.client.has_admin:
         # only declared domains' objects are read: read again with every domain declared
-        from reconciler.model.resource import Resource
+        from reconciler.model.resource import JSON, Resource
         from reconciler.providers.messages.compile import addr
 
-        wanted = State(Resource(addr("domain", name), {}) for name in domains)
+        every: dict[str, JSON] = {"manages": ["admins", "mailboxes"]}
+        wanted = State(Resource(addr("domain", name), {}, meta=every) for name in domains)
         live = provider.read(wanted)
     deploycenter = provider.section.entitlements == "deploycenter"
     for r in live.resources():

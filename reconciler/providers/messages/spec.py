@@ -102,7 +102,10 @@ class DomainSpec(_Model):
         default=None,
         description="Domain admins by e-mail (entitlements: local only). Omitted: not managed.",
     )
-    mailboxes: dict[str, MailboxSpec] = Field(default_factory=dict)
+    mailboxes: dict[str, MailboxSpec] | None = Field(
+        default=None,
+        description="Mailboxes by local part. Omitted: the domain's mailboxes are not managed.",
+    )
 
 
 class MessagesSection(_Model):

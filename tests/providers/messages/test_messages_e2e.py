@@ -134,3 +134,14 @@ def test_personal_mailboxes_names_attributes_and_owner_role(org: Org) -> None:
         ]
     }
     assert names["bob"] == "Bob Durand-Petit"
+
+
+def test_a_collection_a_domain_leaves_out_is_neither_read_nor_pruned(org: Org) -> None:
+    org.converge()
+    org.changes({"op": "add_admin", "domain": "acme-staging.fr", "email": "ops@acme.fr"})
+    org.ctl("DELETE", "counters/")
+    plan = org.run("plan", str(org.spec), "--detailed-exitcode")  # prune: [admins, ...]
+    assert plan.exit_code == 0, plan.output
+    counters = org.ctl("GET", "counters/")
+    assert counters["GET /maildomains/{domain}/accesses/"] == 1  # acme.fr's only
+    assert org.admins("acme-staging.fr") == ["ops@acme.fr"]
