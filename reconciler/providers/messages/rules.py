@@ -63,8 +63,8 @@ def refine(changes: Sequence[Change], desired: State, live: State) -> list[Chang
             who = change.address.name.split("/", 1)[1]
             if who not in users:
                 warnings.append(
-                    f"{who} is not a user of the server yet: it creates a stub user, claimed "
-                    "at their first login"
+                    f"{who} is not a user of the server yet (as far as this plan read): the "
+                    "server creates a stub user, claimed at their first login"
                 )
         out.append(dataclasses.replace(change, warnings=tuple(warnings), details=details))
     out += _notes(changes, desired, live)

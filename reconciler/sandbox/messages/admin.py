@@ -5,7 +5,8 @@
                                                            all, others: domains they administer)
                                                            / create (superuser, flag
                                                            ``FEATURE_MAILDOMAIN_CREATE``)
-``GET /maildomains/{id}/``                                 one domain (DNS records filled)
+``GET|PATCH /maildomains/{id}/``                           one domain (DNS records filled) /
+                                                           ``custom_settings`` (superuser only)
 ``GET|POST /maildomains/{id}/accesses/``                   admins, unpaginated, newest first /
                                                            grant (flag
                                                            ``FEATURE_MAILDOMAIN_MANAGE_ACCESSES``;
@@ -17,6 +18,8 @@
                                                            shared, redirect)
 ``GET|PATCH|DELETE /maildomains/{id}/mailboxes/{box}/``    one / display name and custom
                                                            attributes / delete
+``PATCH …/mailboxes/{box}/reset-password/``                a new one-time password (Keycloak,
+                                                           personal, identity sync)
 ``GET|POST /mailboxes/{box}/accesses/``                    page of 20 / grant (viewer, editor,
                                                            sender, admin)
 ``GET|PUT|PATCH|DELETE /mailboxes/{box}/accesses/{a}/``    one / change role / revoke
@@ -35,7 +38,7 @@ from fastapi.responses import JSONResponse, Response
 
 from reconciler.sandbox.messages import mailboxes as mb
 from reconciler.sandbox.messages.access import domain_of_call, may_admin, user_view
-from reconciler.sandbox.messages.store import Row, Store
+from reconciler.sandbox.messages.store import Row, Store, now
 from reconciler.sandbox.messages.wire import (
     ApiError,
     denied,
@@ -105,6 +108,22 @@ def create_domain(call: Any) -> Response:
     )
     fields = ("id", "name", "created_at", "updated_at", "oidc_autojoin", "identity_sync")
     return JSONResponse({k: row[k] for k in fields} | {"custom_attributes": {}}, 201)
+
+
+def update_domain(call: Any) -> Response:
+    """``PATCH /maildomains/{id}/``: superuser only; only ``custom_settings`` is written (other
+    fields, the name included, are ignored). A domain admin gets 403."""
+    row = domain_of_call(call)
+    if not call.user.get("is_superuser"):
+        raise denied()
+    body = call.body if isinstance(call.body, dict) else {}
+    settings = body.get("custom_settings")
+    if settings is not None:
+        if not isinstance(settings, dict):
+            raise field_error("custom_settings", "Must be a JSON object.")
+        row["custom_settings"] = settings
+        row["updated_at"] = now()
+    return JSONResponse(_domain_view(call.store, call.user, row, True))
 
 
 # -- domain admins -------------------------------------------------------------------------
@@ -177,6 +196,7 @@ ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", "/maildomains/", "user", list_domains),
     ("POST", "/maildomains/", "user", create_domain),
     ("GET", f"{D}/", "user", get_domain),
+    ("PATCH", f"{D}/", "user", update_domain),
     ("GET", f"{D}/accesses/", "user", list_admins),
     ("POST", f"{D}/accesses/", "user", add_admin),
     ("GET", f"{D}/accesses/{{access}}/", "user", get_admin),
@@ -186,6 +206,7 @@ ROUTES: list[tuple[str, str, str, Any]] = [
     ("GET", f"{D}/mailboxes/{{box}}/", "user", mb.get_mailbox),
     ("PATCH", f"{D}/mailboxes/{{box}}/", "user", mb.update_mailbox),
     ("DELETE", f"{D}/mailboxes/{{box}}/", "user", mb.delete_mailbox),
+    ("PATCH", f"{D}/mailboxes/{{box}}/reset-password/", "user", mb.reset_password),
     ("GET", "/mailboxes/{box}/accesses/", "user", mb.list_box_accesses),
     ("POST", "/mailboxes/{box}/accesses/", "user", mb.add_box_access),
     ("GET", "/mailboxes/{box}/accesses/{access}/", "user", mb.get_box_access),

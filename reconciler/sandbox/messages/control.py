@@ -5,6 +5,8 @@
 ``POST /_sandbox/reset/``              empty server with the default channel, superuser and flags;
                                        returns the credentials
 ``GET /_sandbox/domains/``             every domain as stored, unreadable fields included
+``POST /_sandbox/tokens/``             ``{email}`` -> ``{email, token}``: a bearer token of that
+                                       user, as their OIDC login would give
 ``GET /_sandbox/passwords/``           one-time passwords issued, by mailbox (what Keycloak
                                        knows; for leak tests)
 ``POST /_sandbox/channels/``           a new api_key channel ``{scopes, scope_level?,
@@ -94,6 +96,12 @@ def make_control(
                 done = [_change(store, c) for c in body.get("changes") or []]
                 store.save()
                 return JSONResponse({"changes": done})
+            if parts == ["tokens"] and method == "POST":
+                user = store.user_for(str(body.get("email") or ""))
+                token = secrets.token_urlsafe(24)
+                store.table("tokens")[token] = {"user_id": user["id"]}
+                store.save()
+                return JSONResponse({"email": user["email"], "token": token}, 201)
             if parts == ["passwords"] and method == "GET":
                 return JSONResponse(store.data.get("passwords", {}))
             if parts == ["login"] and method == "POST":

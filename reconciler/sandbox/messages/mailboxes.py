@@ -242,3 +242,23 @@ def delete_box_access(call: Any) -> Response:
     access = _box_access(call)
     del call.store.table("mailbox_accesses")[access["id"]]
     return Response(status_code=204)
+
+
+def reset_password(call: Any) -> Response:
+    """``PATCH …/mailboxes/{box}/reset-password/``: a new one-time password (Keycloak only)."""
+    store: Store = call.store
+    if store.settings["IDENTITY_PROVIDER"] != "keycloak":
+        return JSONResponse({"error": "Identity provider is not Keycloak."}, 404)
+    box = _mailbox(call)
+    if not mailbox_view(store, box)["can_reset_password"]:
+        return JSONResponse(
+            {
+                "error": "Cannot reset password for this mailbox. Mail domain identity sync is "
+                "not enabled or the mailbox is not a personal mailbox."
+            },
+            400,
+        )
+    password = secrets.token_urlsafe(12)
+    email = f"{box['local_part']}@{store.table('domains')[box['domain_id']]['name']}".lower()
+    store.data.setdefault("passwords", {})[email] = password
+    return JSONResponse({"one_time_password": password})

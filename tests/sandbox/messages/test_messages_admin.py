@@ -118,6 +118,49 @@ def test_mailbox_accesses(api: Api) -> None:
     access = made.json()["id"]
     changed = api.admin("PATCH", f"{path}{access}/", json={"role": "sender"})
     assert changed.json()["role"] == "sender"
+    assert api.admin("GET", f"{path}{access}/").json()["role"] == "sender"
+    assert api.admin("PUT", f"{path}{access}/", json={}).status_code == 400  # role required
+    assert api.admin("PUT", f"{path}{access}/", json={"role": 3}).json()["role"] == "sender"
     listed = api.admin("GET", path).json()
     assert listed["count"] == 1 and listed["results"][0]["user"]["email"] == "bob@acme.fr"
     assert api.admin("DELETE", f"{path}{access}/").status_code == 204
+
+
+def test_domain_admins_see_their_domains_only_and_cannot_patch(api: Api) -> None:
+    api.provision(["a.fr", "b.fr"])
+    api.changes({"op": "add_admin", "domain": "a.fr", "email": "ann@a.fr"})
+    token = api.ctl("POST", "tokens/", json={"email": "ann@a.fr"}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = api.http.get(api.url + "maildomains/", headers=headers).json()
+    assert [d["name"] for d in listed["results"]] == ["a.fr"]
+    a, b = api.domain_id("a.fr"), api.domain_id("b.fr")
+    assert api.http.get(f"{api.url}maildomains/{b}/accesses/", headers=headers).status_code == 403
+    own = api.http.get(f"{api.url}maildomains/{a}/accesses/", headers=headers).json()
+    detail = api.http.get(f"{api.url}maildomains/{a}/accesses/{own[0]['id']}/", headers=headers)
+    assert detail.json()["user"]["email"] == "ann@a.fr"
+    patch = {"custom_settings": {"max_recipients_per_message": 5}}
+    assert (
+        api.http.patch(f"{api.url}maildomains/{a}/", headers=headers, json=patch).status_code == 403
+    )
+    as_superuser = api.admin("PATCH", f"maildomains/{a}/", json={**patch, "name": "z.fr"})
+    assert as_superuser.status_code == 200 and as_superuser.json()["name"] == "a.fr"
+    assert api.stored("a.fr")["custom_settings"] == {"max_recipients_per_message": 5}
+
+
+def test_reset_password_needs_keycloak_identity_sync_and_a_personal_mailbox(api: Api) -> None:
+    api.provision(["acme.fr"], identity_sync=True)
+    domain = api.domain_id("acme.fr")
+    path = f"maildomains/{domain}/mailboxes/"
+    meta = {"type": "personal", "first_name": "A", "last_name": "B"}
+    alice = api.admin("POST", path, json={"local_part": "alice", "metadata": meta}).json()["id"]
+    shared = api.admin(
+        "POST", path, json={"local_part": "team", "metadata": {"type": "shared", "name": "T"}}
+    ).json()["id"]
+    fresh = api.admin("PATCH", f"{path}{alice}/reset-password/")
+    assert fresh.status_code == 200
+    assert api.ctl("GET", "passwords/").json()["alice@acme.fr"] == fresh.json()["one_time_password"]
+    assert api.admin("PATCH", f"{path}{shared}/reset-password/").status_code == 400
+    assert api.admin("GET", f"{path}{alice}/").json()["can_reset_password"] is True
+    api.changes({"op": "set_identity_provider", "value": None})
+    gone = api.admin("PATCH", f"{path}{alice}/reset-password/")
+    assert (gone.status_code, gone.json()) == (404, {"error": "Identity provider is not Keycloak."})
