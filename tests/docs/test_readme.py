@@ -45,6 +45,9 @@ def test_ci_workflow_has_plan_apply_and_drift_jobs() -> None:
     scripts = {
         name: " ".join(str(s.get("run", "")) for s in job["steps"]) for name, job in jobs.items()
     }
-    assert "--format markdown" in scripts["plan"] and "--out plan.json" in scripts["plan"]
-    assert "apply" in scripts["apply"] and "--auto-approve" in scripts["apply"]
-    assert "drift" in scripts["drift"] and "--format html" in scripts["drift"]
+    # Every step is in examples/ci/steps.sh (tests/cli/test_ci_recipe.py runs it): the PR job
+    # plans, the merge job applies the reviewed plan (never --auto-approve), the nightly drifts.
+    assert 'bash "$STEPS" pr' in scripts["plan"]
+    assert 'bash "$STEPS" merge reviewed/plan.json' in scripts["apply"]
+    assert "--auto-approve" not in scripts["apply"]
+    assert 'bash "$STEPS" drift' in scripts["drift"]
