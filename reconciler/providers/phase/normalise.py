@@ -21,7 +21,7 @@ import datetime
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from reconciler.model.resource import JSON
+from reconciler.model.resource import JSON, Resource
 from reconciler.providers.phase.sanitise import Suspicious, clean_email, clean_text
 
 # The server's ENV_NAME_RE, with ``$`` (a trailing newline passes it, as on the server).
@@ -119,6 +119,39 @@ def email_problem(email: str) -> str | None:
 def app_description(value: str | None) -> str | None:
     """Apps store a blank description as null."""
     return text(value) or None
+
+
+# Meta key of a desired resource: the user's text of its sanitised attributes, as written.
+AS_WRITTEN = "as_written"
+
+
+def written(**fields: str | None) -> dict[str, JSON]:
+    """``{AS_WRITTEN: fields}`` for a desired resource's meta (compile)."""
+    return {AS_WRITTEN: dict(fields)}
+
+
+def as_written(resource: Resource, field: str) -> JSON:
+    """The value to send for a sanitised attribute: the user's text as written, so the server
+    applies its own rule to it once (sanitising is not idempotent: ``"<\\x00b>x</b>"`` is stored
+    as ``"<b>x"``, which would be stored as ``"x"`` if sent again); the attribute when the
+    resource carries no such text (e.g. a plan saved by an earlier version). Blank is ``""``."""
+    raw = resource.meta.get(AS_WRITTEN)
+    value = raw.get(field) if isinstance(raw, Mapping) and field in raw else None
+    if value is None:
+        value = resource.attributes.get(field)
+    return "" if value is None else value
+
+
+def live_text(value: str | None) -> str:
+    """A text read from the server, compared as stored: it is not sanitised again (the server
+    sanitised what it was sent; a text set elsewhere that the server would clean shows as a
+    change, and applying it sends the desired text for the server to clean)."""
+    return value or ""
+
+
+def live_app_description(value: str | None) -> str | None:
+    """An app description read from the server (blank is null, as the server stores it)."""
+    return value if value and value.strip() else None
 
 
 def access(grants: Mapping[str, Iterable[str]]) -> dict[str, JSON]:

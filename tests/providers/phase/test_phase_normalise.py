@@ -6,6 +6,8 @@ import datetime
 
 import pytest
 
+from reconciler.address import Address
+from reconciler.model.resource import Resource
 from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase.spec import duration_seconds
 
@@ -132,3 +134,24 @@ def test_durations(text: str | int, seconds: int) -> None:
 def test_bad_durations(bad: str | int) -> None:
     with pytest.raises(ValueError):
         duration_seconds(bad)
+
+
+def test_text_is_sent_as_written_and_compared_as_the_server_stores_it() -> None:
+    raw = "latency < 5 ms > <b>target</b>"
+    desired = Resource(
+        Address("phase", "app", "pay"),
+        {"name": "pay", "description": n.app_description(raw)},
+        meta=n.written(description=raw),
+    )
+    assert desired.attributes["description"] == "latency < 5 ms > target"
+    assert n.as_written(desired, "description") == raw
+    # a resource without the text as written (an older saved plan) sends the attribute
+    bare = Resource(Address("phase", "team", "t"), {"description": "x"})
+    assert n.as_written(bare, "description") == "x"
+    blank = Resource(Address("phase", "app", "a"), {"description": None}, meta=n.written())
+    assert n.as_written(blank, "description") == ""
+    # sanitising twice can differ from once: the live text is compared as stored
+    stored = n.text("<\x00b>x</b>")
+    assert stored == "<b>x" and n.text(stored) == "x"
+    assert n.live_text(stored) == stored and n.live_text(None) == ""
+    assert n.live_app_description("  ") is None and n.live_app_description("<b>x") == "<b>x"
