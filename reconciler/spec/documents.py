@@ -38,7 +38,11 @@ class Safety(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_deletes: int = Field(
-        default=10, ge=0, description="Most deletes one plan may hold (all providers together)."
+        default=10,
+        ge=0,
+        le=1_000_000,
+        description="Most deletes one plan may hold (all providers together; at most "
+        "1,000,000).",
     )
     max_delete_share: float = Field(
         default=0.5,

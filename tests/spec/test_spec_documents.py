@@ -52,6 +52,10 @@ def test_minimal_document_defaults() -> None:
         ("version: '1'\n", ["1:1: unsupported spec version (this reconciler reads version 1)"]),
         ("version: 1\nsafety: {max_deletes: x}\n", ["2:10: expected an integer"]),
         ("version: 1\nsafety: {max_deletes: -1}\n", ["2:10: expected greater than or equal to 0"]),
+        (
+            "version: 1\nsafety: {max_deletes: 99999999999999999999}\n",
+            ["2:10: expected less than or equal to 1000000"],
+        ),
         ("version: 1\nsafety: {max_delete_share: 2}\n", ["2:10: expected less than or equal to 1"]),
         ("version: 1\nsafety: [1]\n", ["2:1: expected a mapping"]),
         ("version: 1\nmemory: {}\n", ["2:1: missing required key 'connection'"]),
