@@ -173,3 +173,25 @@ def test_interrupted_exits_130(org: Org, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(engine.Session, "make_plan", interrupt)
     result = org.run("plan", str(org.spec))
     assert result.exit_code == 130 and result.stderr.strip() == "interrupted"
+
+
+def test_validate_needs_no_credentials_plan_does(org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEMORY_TOKEN")
+    monkeypatch.delenv("MEMORY_PATH")
+    valid = org.run("validate", str(org.spec))
+    assert valid.exit_code == 0, valid.output
+    notes = [line for line in valid.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        f"note: {org.spec}:3:22: environment variable 'MEMORY_PATH' is not set "
+        "(plan and apply need it)",
+        f"note: {org.spec}:9:62: environment variable 'MEMORY_TOKEN' is not set "
+        "(plan and apply need it)",
+    ]
+    assert not (org.spec.parent / ".reconciler").exists()  # no state store either
+    strict = org.run("validate", "--strict-env", str(org.spec))
+    assert strict.exit_code == 1
+    assert f"{org.spec}:9:62: environment variable 'MEMORY_TOKEN' is not set" in strict.stderr
+    for command in ("plan", "drift"):
+        needs = org.run(command, str(org.spec))
+        assert needs.exit_code == 1 and needs.stdout == ""
+        assert f"{org.spec}:3:22: environment variable 'MEMORY_PATH' is not set" in needs.stderr
