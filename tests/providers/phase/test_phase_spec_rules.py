@@ -94,3 +94,24 @@ def test_rate_limit_bounds(tmp_path: Path, rate: str, ok: bool) -> None:
     else:
         found = errors(tmp_path, "", head)
         assert len(found) == 1 and ":6:5:" in found[0]
+
+
+def test_names_are_the_keys_as_written(tmp_path: Path) -> None:
+    # mapping keys are taken as written, never as numbers or booleans: always string names
+    desired = load(tmp_path, "apps:\n  123: {}\n  true: {}\n  0x1F: {}\n")
+    names = sorted(r.attributes["name"] for r in desired.of_kind("phase", "app"))
+    assert names == ["0x1F", "123", "true"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("apps:\n  " + "a" * 65 + ": {}\n", "longer than 64"),
+        ("teams:\n  '<i>t</i>': {}\n", "would be stored as 't'"),
+        ("roles:\n  ' r': {permissions: {Apps: [read]}}\n", "would be stored as 'r'"),
+        ("service_accounts:\n  ci: {tokens: {'  ': {}}}\n", "must not be blank"),
+    ],
+)
+def test_names_the_server_would_refuse_or_alter(tmp_path: Path, body: str, message: str) -> None:
+    found = errors(tmp_path, body)
+    assert any(message in f for f in found), found
