@@ -1,9 +1,11 @@
 """Typed answers: every API answer is validated into a pydantic model before it is used.
 
 A malformed answer (a field missing, a wrong type, a list where an object was expected) becomes
-``ProviderError(address, "unexpected answer from <system> (field 'id' missing)")`` instead of a
+``UnexpectedAnswer(address, "unexpected answer from <system> (field 'id' missing)")`` instead of a
 ``KeyError`` deep inside a provider. The message names the field path and the kind of problem,
-never the value (which may be a secret).
+never the value (which may be a secret). The server did answer, so the request was executed:
+``create.ambiguous`` is false for it (a create is not looked up and adopted behind a broken
+answer; the next plan sees the object).
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from reconciler.errors import ProviderError
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
+
+
+class UnexpectedAnswer(ProviderError):
+    """The server answered, but not in the shape its API documents."""
 
 
 def describe(exc: ValidationError) -> str:
@@ -39,7 +45,9 @@ def decode(model: type[M], data: Any, *, address: object, system: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ProviderError(address, f"unexpected answer from {system} ({describe(exc)})") from None
+        raise UnexpectedAnswer(
+            address, f"unexpected answer from {system} ({describe(exc)})"
+        ) from None
 
 
 def decode_as(kind: Any, data: Any, *, address: object, system: str) -> Any:
@@ -47,4 +55,6 @@ def decode_as(kind: Any, data: Any, *, address: object, system: str) -> Any:
     try:
         return TypeAdapter(kind).validate_python(data)
     except ValidationError as exc:
-        raise ProviderError(address, f"unexpected answer from {system} ({describe(exc)})") from None
+        raise UnexpectedAnswer(
+            address, f"unexpected answer from {system} ({describe(exc)})"
+        ) from None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from reconciler.errors import ProviderError
+from reconciler.providers.kit.answers import UnexpectedAnswer
 
 T = TypeVar("T")
 
@@ -25,7 +26,10 @@ ATTEMPTS = 3
 
 
 def ambiguous(exc: ProviderError) -> bool:
-    """The request may or may not have been executed (no answer, or a server error)."""
+    """The request may or may not have been executed (no answer, or a server error); an answer
+    in an unexpected shape is a clear one (the server executed the request)."""
+    if isinstance(exc, UnexpectedAnswer):
+        return False
     return exc.status is None or exc.status >= 500
 
 

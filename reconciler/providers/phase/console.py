@@ -37,7 +37,7 @@ from pydantic import BaseModel
 
 from reconciler.crypto.password import password_auth_hash
 from reconciler.errors import ProviderError
-from reconciler.providers.kit.answers import decode
+from reconciler.providers.kit.answers import UnexpectedAnswer, decode
 from reconciler.providers.kit.create import ambiguous
 from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import SYSTEM, PhaseClient
@@ -178,7 +178,7 @@ class Console:
         if answer.errors:
             raise ProviderError(where, f"console API: {operation}: {answer.errors[0].message}")
         if answer.data is None:
-            raise ProviderError(where, f"unexpected answer from {SYSTEM} (field 'data' missing)")
+            raise UnexpectedAnswer(where, f"unexpected answer from {SYSTEM} (field 'data' missing)")
         return answer.data
 
     def query(

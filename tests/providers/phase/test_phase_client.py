@@ -9,7 +9,11 @@ import pytest
 
 from reconciler.crypto.tokens import parse_token
 from reconciler.errors import ProviderError, TransportError
+from reconciler.providers.kit.create import ambiguous
+from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.client import PhaseClient, TokenBucket
+from reconciler.providers.phase.console import Console
+from reconciler.secrets.value import Secret
 
 BEARER = "ab" * 32
 USER = f"pss_user:v1:{BEARER}:" + ":".join(["cd" * 32] * 3)
@@ -173,3 +177,32 @@ def test_the_bucket_never_lets_a_minute_hold_more_than_the_rate() -> None:
     assert bucket.delay() == 30.0  # slot 60 is taken: the next is at 60 too (token 2)
     now[0] = 200.0
     assert bucket.delay() == 0.0
+
+
+def test_a_malformed_answer_names_the_address_and_the_field_never_a_key_error() -> None:
+    c, _ = client(lambda _r: httpx.Response(201, json={"name": "x", "token": "s3cr3t-value"}))
+    with pytest.raises(ProviderError) as info:
+        c.decoded(p.Made, "POST", "/v1/apps/", body={"name": "x"}, address="phase.app.x")
+    assert str(info.value) == "phase.app.x: unexpected answer from Phase (field 'id' missing)"
+    assert not ambiguous(info.value)  # the server answered: no lookup-and-adopt behind it
+
+
+def test_console_answers_are_typed_and_resolver_errors_named() -> None:
+    answers = [
+        httpx.Response(200, json={"data": {"createEnvironment": {"environment": {}}}}),
+        httpx.Response(200, json={"errors": [{"message": "App not found"}], "data": None}),
+        httpx.Response(200, json={"errors": None}),
+    ]
+    c, _ = client(lambda _r: answers.pop(0))
+    console = Console(c, "owner@acme.test", Secret("pw"))
+    console.logged_in = True  # the login is the sandbox tests' business
+    with pytest.raises(ProviderError) as info:
+        console.create_environment({"name": "Qa"}, [], "phase.environment.vault/Qa")
+    assert str(info.value) == (
+        "phase.environment.vault/Qa: unexpected answer from Phase "
+        "(field 'createEnvironment.environment.id' missing)"
+    )
+    with pytest.raises(ProviderError, match=r"^phase.app.vault: console API: InitAppSyncing: App"):
+        console.init_env_sync("a1", [], "phase.app.vault")
+    with pytest.raises(ProviderError, match=r"field 'data' missing"):
+        console.rename_environment("e1", "Qa", "phase.environment.vault/Qa")
