@@ -26,6 +26,7 @@ _MODULES: dict[str, str] = {
     "phase": "reconciler.sandbox.phase.mount",
     "messages": "reconciler.sandbox.messages.mount",
     "flagsmith": "reconciler.sandbox.flagsmith.mount",
+    "connect": "reconciler.sandbox.connect.mount",
 }
 
 

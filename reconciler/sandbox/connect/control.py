@@ -1,0 +1,161 @@
+"""The ``/_sandbox/`` control API of the Connect sandbox: what happens outside the API (a
+field worker accepting an invite in the app, edits in the Connect web UI, HQ and ConnectID) and
+test hooks. No credentials (loopback only).
+
+=====================================  ==========================================================
+``POST /_sandbox/reset/``              the seeded organisations, users, tokens, fake HQ and
+                                       ConnectID; returns the credentials
+``GET /_sandbox/state/``               every table as stored (key and token hashes only)
+``POST /_sandbox/invites/accept/``     ``{phone, opportunity?}``: the worker accepts the invite
+``POST /_sandbox/connectid/``          ``{phones: [...]}``: numbers that now have an account
+``POST /_sandbox/hq/``                 ``{down?: bool, keys?: [...]}``: HQ outage, accepted keys
+``POST /_sandbox/tokens/``             ``{user, scopes, expires_in}``: mint an OAuth token
+``POST /_sandbox/changes/``            out-of-band edits ``{"changes": [{"op": ...}]}`` (below)
+``GET|DELETE /_sandbox/counters/``     requests per ``METHOD /route`` and ``total``
+``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``wire.Faults``)
+=====================================  ==========================================================
+
+Change ops (the web UI can edit what the API cannot): ``set_opportunity {name, fields}``,
+``set_program {name, fields}``, ``set_application {program, organization, status}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+
+from reconciler.sandbox.connect.app import Runtime, token_digest
+from reconciler.sandbox.connect.hq import digest
+from reconciler.sandbox.connect.store import Row, Store
+from reconciler.sandbox.connect.wire import ApiError, Faults
+
+
+def mint(store: Store, user_id: int, scopes: list[str], seconds: int) -> str:
+    """An access token as django-oauth-toolkit stores it (here: its SHA-256)."""
+    token = secrets.token_urlsafe(24)
+    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
+    store.insert(
+        "tokens",
+        {"hash": token_digest(token), "user": user_id, "scopes": scopes}
+        | {"expires": expires.isoformat()},
+    )
+    return token
+
+
+def make_control(
+    runtime: Runtime, reset: Callable[[], None], credentials: Callable[[], dict[str, str]]
+) -> Callable[[str, str, bytes], Response]:
+    def control(method: str, path: str, raw: bytes) -> Response:
+        store = runtime.store
+        parts = [p for p in path.split("/") if p][1:]
+        body = json.loads(raw) if raw else {}
+        with store.lock:
+            answer = _dispatch(runtime, parts, method, body, reset, credentials)
+            store.save()
+            return JSONResponse(answer)
+
+    return control
+
+
+def _dispatch(
+    runtime: Runtime,
+    parts: list[str],
+    method: str,
+    body: Any,
+    reset: Callable[[], None],
+    credentials: Callable[[], dict[str, str]],
+) -> Any:
+    store = runtime.store
+    route = (method, "/".join(parts))
+    if route == ("POST", "reset"):
+        reset()
+        runtime.counters.clear()
+        runtime.faults = Faults()
+        return credentials()
+    if route == ("GET", "state"):
+        shown = {k: v for k, v in store.settings.items() if k != "own"}  # credentials
+        return {**store.data, "settings": shown}
+    if route == ("POST", "invites/accept"):
+        return _accept(store, str(body["phone"]), body.get("opportunity"))
+    if route == ("POST", "connectid"):
+        known = set(store.settings["connectid"]) | {str(p) for p in body["phones"]}
+        store.settings["connectid"] = sorted(known)
+        return {"phones": store.settings["connectid"]}
+    if route == ("POST", "hq"):
+        fake = store.settings["hq"]
+        fake["down"] = bool(body.get("down", fake.get("down", False)))
+        if "keys" in body:
+            fake["keys"] = sorted(fake["keys"] + [digest(str(k)) for k in body["keys"]])
+        return {"down": fake["down"]}
+    if route == ("POST", "tokens"):
+        user = next(u for u in store.rows("users") if u["email"] == body["user"])
+        scopes = [str(s) for s in body.get("scopes", ["read", "write", "export"])]
+        return {"token": mint(store, user["id"], scopes, int(body.get("expires_in", 1209600)))}
+    if route == ("POST", "changes"):
+        return {"changes": [_change(store, c) for c in body.get("changes") or []]}
+    if parts == ["counters"] and method in ("GET", "DELETE"):
+        if method == "DELETE":
+            runtime.counters.clear()
+        return dict(runtime.counters)
+    if parts == ["faults"] and method in ("GET", "POST", "DELETE"):
+        if method == "DELETE":
+            runtime.faults = Faults()
+        if method == "POST":
+            runtime.faults = _faults(body)
+        return dataclasses.asdict(runtime.faults)
+    raise ApiError(404, f"sandbox: no control {method} /_sandbox/{'/'.join(parts)}/")
+
+
+def _faults(body: Any) -> Faults:
+    names = {f.name for f in dataclasses.fields(Faults)}
+    if not isinstance(body, dict) or set(body) - names:
+        raise ApiError(400, f"sandbox: faults are an object with fields {sorted(names)}")
+    counts = {k: int(v) for k, v in body.items() if k != "only"}
+    return Faults(only=str(body.get("only", "")), **counts)
+
+
+def _accept(store: Store, phone: str, opportunity: Any) -> dict[str, Any]:
+    found = [
+        i
+        for i in store.rows("invites", phone=phone)
+        if opportunity is None or i["opportunity"] == int(opportunity)
+    ]
+    pending = [i for i in found if i["status"] == "invited"]
+    if not pending:
+        raise ApiError(404, f"sandbox: no pending invite for {phone}")
+    for invite in pending:
+        invite["status"] = "accepted"
+    return {"accepted": [i["opportunity"] for i in pending]}
+
+
+def _named(store: Store, table: str, name: Any) -> Row:
+    found = [r for r in store.rows(table) if r["name"] == name]
+    if not found:
+        raise ApiError(404, f"sandbox: no {table[:-1]} named {name!r}")
+    return found[-1]
+
+
+def _change(store: Store, change: dict[str, Any]) -> dict[str, Any]:
+    op = change["op"]
+    if op == "set_opportunity":
+        row = _named(store, "opportunities", change["name"])
+        row.update(change["fields"])
+    elif op == "set_program":
+        row = _named(store, "programs", change["name"])
+        row.update(change["fields"])
+    elif op == "set_application":
+        program = _named(store, "programs", change["program"])
+        app = store.rows("applications", program=program["id"], organization=change["organization"])
+        if not app:
+            raise ApiError(404, "sandbox: no such application")
+        row = app[0]
+        row["status"] = change["status"]
+    else:
+        raise ApiError(400, f"sandbox: unknown change op {op!r}")
+    return {"op": op, "id": row["id"]}

@@ -1,0 +1,145 @@
+"""Wire shapes of the Connect sandbox: DRF error bodies, keyset pages, routing, faults.
+
+Errors are DRF's: ``{"detail": "..."}`` for authentication (401, with ``WWW-Authenticate:
+Bearer realm="api"``), permission (403) and not-found (404) answers; serializer errors are
+``{"field": ["..."]}`` or ``{"non_field_errors": ["..."]}``.
+
+Export lists (``IdKeysetPagination``, data_export/pagination.py) answer, for ``Accept:
+application/json; version=2.0``, ``{"next": url|null, "results": [...]}`` ordered by integer
+id: ``last_id`` (>= 1), ``page_size`` (default 1000, capped at 5000), ``cursor_order``
+(``forward``/``reverse``); ``next`` keeps the other query parameters. Without the version they
+stream CSV (v1.0).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi.responses import JSONResponse, Response
+
+DEFAULT_PAGE = 1000
+MAX_PAGE = 5000
+
+
+class ApiError(Exception):
+    """An error answer: a text becomes ``{"detail": text}``; a mapping is sent as is."""
+
+    def __init__(self, status: int, body: str | Mapping[str, Any], headers: Any = None):
+        super().__init__(status)
+        self.status = status
+        self.body: Any = {"detail": body} if isinstance(body, str) else body
+        self.headers = dict(headers or {})
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body, self.status, headers=self.headers)
+
+
+def field_error(field: str, message: str) -> ApiError:
+    return ApiError(400, {field: [message]})
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, {"non_field_errors": [message]})
+
+
+def denied() -> ApiError:
+    return ApiError(403, "You do not have permission to perform this action.")
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Not found.")
+
+
+def unauthenticated() -> ApiError:
+    return ApiError(
+        401,
+        "Authentication credentials were not provided.",
+        {"WWW-Authenticate": 'Bearer realm="api"'},
+    )
+
+
+def keyset_page(
+    rows: Sequence[Mapping[str, Any]], params: Mapping[str, str], url: str
+) -> dict[str, Any]:
+    """One keyset page of ``rows`` (see the module docstring); rows carry an integer ``id``."""
+    try:
+        last_id = int(params["last_id"]) if "last_id" in params else None
+        size = int(params.get("page_size", DEFAULT_PAGE))
+    except ValueError:
+        raise ApiError(400, {"last_id": ["A valid integer is required."]}) from None
+    if (last_id is not None and last_id < 1) or size < 1:
+        raise ApiError(400, {"page_size": ["Ensure this value is greater than or equal to 1."]})
+    order = params.get("cursor_order", "forward")
+    if order not in ("forward", "reverse"):
+        raise ApiError(400, {"cursor_order": [f'"{order}" is not a valid choice.']})
+    size = min(size, MAX_PAGE)
+    forward = order == "forward"
+    ordered = sorted(rows, key=lambda r: int(r["id"]), reverse=not forward)
+    if last_id is not None:
+        ordered = [r for r in ordered if (r["id"] > last_id if forward else r["id"] < last_id)]
+    page = list(ordered[:size])
+    following = None
+    if len(ordered) > size and page:
+        query = {**params, "last_id": str(page[-1]["id"]), "page_size": str(size)}
+        following = f"{url}?{urlencode({**query, 'cursor_order': order})}"
+    return {"next": following, "results": page}
+
+
+def csv_stream(rows: Sequence[Mapping[str, Any]]) -> Response:
+    """The v1.0 answer of an export list: CSV text with a header row."""
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return Response(buffer.getvalue(), media_type="text/csv")
+
+
+@dataclass
+class Faults:
+    """Injected failures, deterministic (counters, not chance), each consumed by one API
+    request in this order: ``latency_ms`` delays every request; ``drops`` closes the connection
+    without processing; ``errors`` answers ``error_status`` without processing; ``throttle``
+    answers 429 with ``Retry-After: retry_after``; ``lost`` processes the request, then closes
+    the connection. ``only`` limits them to requests whose ``METHOD /route`` contains it."""
+
+    latency_ms: int = 0
+    drops: int = 0
+    errors: int = 0
+    error_status: int = 503
+    throttle: int = 0
+    retry_after: int = 1
+    lost: int = 0
+    only: str = ""
+
+
+Handler = Callable[..., Response]
+
+
+class Router:
+    """``(method, template) -> handler`` with ``{name}`` segments (``{id:int}`` digits only)."""
+
+    def __init__(self, routes: list[tuple[str, str, Handler]]) -> None:
+        self.routes = []
+        for method, template, handler in routes:
+            pattern = re.sub(r"\{(\w+):int\}", r"(?P<\1>[0-9]+)", template)
+            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+            self.routes.append((method, template, handler, re.compile(f"^{pattern}$")))
+
+    def find(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
+        allowed = False
+        for m, template, handler, regex in self.routes:
+            found = regex.match(path)
+            if found:
+                allowed = True
+                if m == method:
+                    return template, handler, found.groupdict()
+        if allowed:
+            raise ApiError(405, f'Method "{method}" not allowed.')
+        raise not_found()
