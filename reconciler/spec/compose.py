@@ -87,6 +87,16 @@ def compose(text: str) -> Any:
     return reference_yaml().compose(text)
 
 
+def parser(text: str) -> Any:
+    """A libyaml parser over ``text`` (``get_event``, ``dispose``), or ``None`` where ruamel.yaml
+    must read the text (no libyaml, a ``%YAML`` directive, characters ruamel refuses)."""
+    if _FastLoader is None or _DIRECTIVE.search(text) is not None:
+        return None
+    if Reader.NON_PRINTABLE.search(text) is not None:
+        return None
+    return _FastLoader(text)
+
+
 def reference_yaml() -> YAML:
     """A ruamel.yaml (safe, pure) instance: the reference composer and scalar constructor."""
     return YAML(typ="safe", pure=True)

@@ -22,8 +22,9 @@ Contract:
   holding ``${`` and every ``!encrypted`` value), so resolution does not walk the whole tree.
 * Files are read once; their bytes are kept for the spec digest.
 
-Speed: libyaml composes (``compose``); positions are kept as tuples, made ``Location``s only
-when asked for (a large spec has hundreds of thousands of nodes; few positions are printed).
+Speed: a plain file is read from libyaml's events (``events``), with no node tree; anything
+unusual is composed into nodes (``compose``: libyaml, ruamel.yaml for errors). Positions are
+tuples, made ``Location``s only when asked for (few of a large spec's are ever printed).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from reconciler.spec.compose import (
     resolve_plain,
     yaml_error,
 )
+from reconciler.spec.events import build as build_from_events
 
 NodePath = tuple[str | int, ...]
 Mark = tuple[str, int, int]  # file, 1-based line, 1-based column
@@ -206,6 +208,12 @@ def _parse_file(
         line = source.content[: exc.start].count(b"\n") + 1
         errors.append(SpecError("file is not valid UTF-8", Location(file, line, 1)))
         return None
+    built = build_from_events(text, file, constructor)
+    if built is not None:  # the common case, without a node tree in memory
+        builder = _Builder(file, constructor)
+        builder.data, builder.positions = built.data, built.positions
+        builder.values, builder.references = built.values, built.references
+        return builder
     try:
         root = compose(text)
     except MarkedYAMLError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.errors import SpecErrors
-from reconciler.spec import compose
+from reconciler.spec import compose, events
 from reconciler.spec.load import load_spec
 from reconciler.spec.loader import Loaded, load
 
@@ -69,7 +69,11 @@ def loaded_both(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> t
             return ("error", str(exc))
         return summary(result)
 
-    fast = outcome()
+    fast = outcome()  # libyaml events, falling back to nodes for anything unusual
+    with monkeypatch.context() as patched:
+        patched.setattr(events, "build", lambda *args: None)  # libyaml nodes
+        nodes = outcome()
+    assert nodes == fast
     with monkeypatch.context() as patched:
         patched.setattr(compose, "_FastLoader", None)  # ruamel.yaml composes everything
         reference = outcome()
@@ -110,6 +114,17 @@ def test_fast_path_equals_reference(
 ) -> None:
     fast, reference = loaded_both(tmp_path, text, monkeypatch)
     assert fast == reference
+
+
+def test_events_path_is_taken_for_plain_files_only(tmp_path: Path) -> None:
+    constructor = compose.ScalarConstructor()
+    built = events.build("a: {b: [1, x]}\nc: '${env:X}'\n", "f", constructor)
+    assert built is not None
+    assert built.data == {"a": {"b": [1, "x"]}, "c": "${env:X}"}
+    assert built.positions[("a", "b", 1)] == ("f", 1, 12)
+    assert built.references == [("c",)]
+    for unusual in ("a: &x 1\nb: *x\n", "a: 1\na: 2\n", "a: !custom 1\n", "- a\n", "", "a: [\n"):
+        assert events.build(unusual, "f", constructor) is None, unusual
 
 
 def test_fast_path_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
