@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from reconciler.model.resource import JSON
+from reconciler.model.resource import JSON, Resource
 from reconciler.model.state import State
 from reconciler.providers.base import Provider, ProviderPlugin
 from reconciler.providers.phase import normalise as n
@@ -34,65 +36,25 @@ def export(provider: Provider) -> dict[str, Any]:
     assert isinstance(provider, PhaseProvider)
     live = provider.read(State())
     index = provider.index
-    out: dict[str, Any] = {
-        "roles": {},
-        "apps": {},
-        "service_accounts": {},
-        "members": {},
-        "teams": {},
-    }
-    envs: dict[str, list[tuple[int, str]]] = {}
-    for r in live.of_kind(NAME, "environment"):
-        app_name, env = n.split_key(r.address.name)
-        index_of = r.meta.get("index", 0)
-        envs.setdefault(app_name, []).append(
-            (int(index_of) if isinstance(index_of, int) else 0, env)
-        )
+    out: dict[str, Any] = {section: {} for section in SECTIONS.values()}
     names = {r.address.name for r in live.resources()}
-    shared = {name.split("#", 1)[0] for name in names if "#" in name}
+    seen = _Seen(
+        envs=_environments(live),
+        shared={name.split("#", 1)[0] for name in names if "#" in name},
+        caller_sa=index.caller_sa,
+        caller_email=index.caller_email,
+        global_roles=set(index.global_roles),
+    )
     for r in live.resources():
-        a, attrs = r.address, r.attributes
-        base, _, suffix = a.name.partition("#")
-        if suffix and a.kind in ("app", "service_account", "team"):
+        base, _, suffix = r.address.name.partition("#")
+        if suffix and r.address.kind in ("app", "service_account", "team"):
             continue  # a second object of the same name: left unmanaged
-        pin: dict[str, JSON] = {"id": r.id} if base in shared and r.id else {}
-        if a.kind == "role":
-            out["roles"][a.name] = {
-                "description": attrs["description"],
-                "color": attrs["color"],
-                "permissions": attrs["permissions"],
-                "app_permissions": attrs["app_permissions"],
-            }
-        elif a.kind == "app":
-            app: dict[str, Any] = {
-                **pin,
-                "environments": [e for _, e in sorted(envs.get(a.name, []))],
-            }
-            if attrs["description"]:
-                app["description"] = attrs["description"]
-            if attrs["sse"] is False:
-                app["sse"] = False
-            out["apps"][a.name] = app
-        elif a.kind == "service_account" and a.name != index.caller_sa:
-            sa: dict[str, Any] = {**pin, "role": attrs["role"]}
-            if attrs.get("team"):
-                sa["team"] = attrs["team"]
-            sa["access"] = r.meta.get("access") or {}
-            out["service_accounts"][a.name] = sa
-        elif a.kind == "member" and a.name != index.caller_email and r.pending is None:
-            member: dict[str, Any] = {"role": attrs["role"]}
-            if not n.is_global(str(attrs["role"]), index.global_roles):
-                member["access"] = r.meta.get("access") or {}
-            out["members"][a.name] = member
-        elif a.kind == "team":
-            team: dict[str, Any] = {
-                **pin,
-                **{k: attrs[k] for k in ("description", "members", "service_accounts", "access")},
-            }
-            for key in ("member_role", "service_account_role"):
-                if attrs[key] is not None:
-                    team[key] = attrs[key]
-            out["teams"][a.name] = team
+        exporter = EXPORTERS.get(r.address.kind)
+        entry = exporter(r, seen) if exporter is not None else None
+        if entry is not None:
+            pin: dict[str, JSON] = {"id": r.id} if base in seen.shared and r.id else {}
+            keep_pin = r.address.kind in ("app", "service_account", "team")
+            out[SECTIONS[r.address.kind]][r.address.name] = {**pin, **entry} if keep_pin else entry
     # Members of exported teams must be declared; the caller is never managed.
     for team in out["teams"].values():
         team["members"] = [m for m in team["members"] if m in out["members"]]
@@ -100,6 +62,90 @@ def export(provider: Provider) -> dict[str, Any]:
             s for s in team["service_accounts"] if s in out["service_accounts"]
         ]
     return out
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the exporters need besides the resource: environments by app (in index order),
+    names shared by several objects, the caller, the global-access roles."""
+
+    envs: dict[str, list[str]]
+    shared: set[str]
+    caller_sa: str | None
+    caller_email: str | None
+    global_roles: set[str]
+
+
+def _environments(live: State) -> dict[str, list[str]]:
+    envs: dict[str, list[tuple[int, str]]] = {}
+    for r in live.of_kind(NAME, "environment"):
+        app_name, env = n.split_key(r.address.name)
+        index_of = r.meta.get("index", 0)
+        envs.setdefault(app_name, []).append(
+            (int(index_of) if isinstance(index_of, int) else 0, env)
+        )
+    return {app: [e for _, e in sorted(found)] for app, found in envs.items()}
+
+
+def _role(r: Resource, _seen: _Seen) -> dict[str, Any] | None:
+    attrs = r.attributes
+    keys = ("description", "color", "permissions", "app_permissions")
+    return {k: attrs[k] for k in keys}
+
+
+def _app(r: Resource, seen: _Seen) -> dict[str, Any] | None:
+    attrs = r.attributes
+    app: dict[str, Any] = {"environments": seen.envs.get(r.address.name, [])}
+    if attrs["description"]:
+        app["description"] = attrs["description"]
+    if attrs["sse"] is False:
+        app["sse"] = False
+    return app
+
+
+def _service_account(r: Resource, seen: _Seen) -> dict[str, Any] | None:
+    if r.address.name == seen.caller_sa:
+        return None
+    sa: dict[str, Any] = {"role": r.attributes["role"]}
+    if r.attributes.get("team"):
+        sa["team"] = r.attributes["team"]
+    sa["access"] = r.meta.get("access") or {}
+    return sa
+
+
+def _member(r: Resource, seen: _Seen) -> dict[str, Any] | None:
+    if r.address.name == seen.caller_email or r.pending is not None:
+        return None
+    member: dict[str, Any] = {"role": r.attributes["role"]}
+    if not n.is_global(str(r.attributes["role"]), seen.global_roles):
+        member["access"] = r.meta.get("access") or {}
+    return member
+
+
+def _team(r: Resource, _seen: _Seen) -> dict[str, Any] | None:
+    attrs = r.attributes
+    team = {k: attrs[k] for k in ("description", "members", "service_accounts", "access")}
+    for key in ("member_role", "service_account_role"):
+        if attrs[key] is not None:
+            team[key] = attrs[key]
+    return team
+
+
+# kind -> its section of the exported spec, and how one live object is written there
+SECTIONS = {
+    "role": "roles",
+    "app": "apps",
+    "service_account": "service_accounts",
+    "member": "members",
+    "team": "teams",
+}
+EXPORTERS: dict[str, Callable[[Resource, _Seen], dict[str, Any] | None]] = {
+    "role": _role,
+    "app": _app,
+    "service_account": _service_account,
+    "member": _member,
+    "team": _team,
+}
 
 
 PLUGIN = ProviderPlugin(
