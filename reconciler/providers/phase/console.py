@@ -21,6 +21,12 @@ marked idempotent, so the client sends them again after a server error or a lost
 ``renameEnvironment`` and ``deleteEnvironment`` (gone already) converge too.
 ``createEnvironment`` is not repeated: the provider looks the environment up instead.
 
+The session cookie: a real server marks it ``Secure``, and an HTTP client never sends a Secure
+cookie back over ``http://``, so every GraphQL request would find no session. After the login,
+such a cookie is carried over plain http to a loopback host (the cookie never leaves the
+machine: a local server or a tunnel), and refused for any other host with a message saying the
+console login needs HTTPS.
+
 GraphQL errors carry a message and no code (graphene's ``GraphQLError``), so the two
 "already done" answers above are recognised by their message text; that is the only place this
 provider reads a server message, and the only way the console API allows.
@@ -28,11 +34,13 @@ provider reads a server message, and the only way the console API allows.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import httpx
 from pydantic import BaseModel
 
 from reconciler.crypto.password import password_auth_hash
@@ -145,7 +153,25 @@ class Console:
                 f"HTTP {exc.status}",
                 exc.status,
             ) from None
+        self._carry_secure_cookie()
         self.logged_in = True
+
+    def _carry_secure_cookie(self) -> None:
+        """See the module docstring: a Secure session cookie over ``http://``."""
+        url = httpx.URL(self.client.base)
+        if url.scheme != "http":
+            return
+        secure = [c for c in self.client.http.cookies.jar if c.secure]
+        if not secure:
+            return
+        if not _loopback(url.host):
+            raise ProviderError(
+                CONNECTION,
+                f"the console login needs HTTPS: {url.host} marks its session cookie Secure, "
+                "which is never sent back over http://; use an https:// URL",
+            )
+        for cookie in secure:
+            cookie.secure = False  # loopback only: the cookie stays on this machine
 
     def _post(
         self, path: str, body: Mapping[str, Any], address: object, *, retry: bool, route: str = ""
@@ -299,3 +325,13 @@ class Console:
             {"appId": app_id, "envKeys": [dict(k) for k in env_keys]},
             address,
         )
+
+
+def _loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -101,6 +101,8 @@ class Runtime:
     faults: Faults = field(default_factory=Faults)
     counters: Counter[str] = field(default_factory=Counter)
     windows: dict[str, deque[float]] = field(default_factory=dict)
+    # the console's session cookie is marked Secure, as a real server (behind HTTPS) marks it
+    secure_cookie: bool = False
 
     def throttle(self, key: str) -> None:
         """DRF ``SimpleRateThrottle`` with a one-minute window per principal: a throttled

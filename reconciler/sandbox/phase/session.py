@@ -98,7 +98,9 @@ def login(runtime: Runtime, request: Incoming) -> Response:
             "authMethod": "password",
         }
     )
-    response.set_cookie(COOKIE, session_id, httponly=True, samesite="lax")
+    response.set_cookie(
+        COOKIE, session_id, httponly=True, samesite="lax", secure=runtime.secure_cookie
+    )
     return response
 
 
