@@ -120,3 +120,17 @@ def test_faults_5xx_and_429_storms_converge_without_duplicates(org: Org) -> None
         names = [a["name"] for a in owner.get("/v1/apps/").json()["data"]]
         sas = [s["name"] for s in owner.get("/v1/service-accounts/").json()["data"]]
     assert sorted(names) == sorted(set(names)) and sorted(sas) == sorted(set(sas))
+
+
+def test_plan_stats_count_requests_by_route(org: Org) -> None:
+    result = org.run("plan", str(org.spec), "--stats")
+    lines = result.stderr.splitlines()
+    total = next(x for x in lines if x.startswith("requests phase: "))
+    assert "throttled 0" in total
+    routes = {
+        x.strip().rsplit(": ", 1)[0]: int(x.rsplit(": ", 1)[1]) for x in lines if x[:2] == "  "
+    }
+    assert routes["GET /v1/apps/"] == 1 and routes["GET /secrets/tokens/"] >= 1
+    assert routes["GET /v1/members/{id}/access/"] > 1  # ids templated: one line for all members
+    assert routes["POST /graphql/ GetOrganisationMembers"] == 1  # console operations by name
+    assert sum(routes.values()) == int(total.split(": ", 1)[1].split(" ", 1)[0])

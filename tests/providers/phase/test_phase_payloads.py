@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import ProviderError
+from reconciler.providers.kit.answers import decode, decode_as
 from reconciler.providers.phase import payloads as p
 
 APP = {
@@ -177,3 +178,66 @@ def test_the_keys_view_is_snake_case() -> None:
     )
     assert keys.user_id is None and keys.account_id == "sa1"
     assert keys.apps[0].environment_keys[0].environment.index == 2
+
+
+def test_write_path_answers_require_what_apply_uses() -> None:
+    made = decode(
+        p.AppMade,
+        {**APP, "environments": [{"id": "e1", "name": "Qa"}]},
+        address="a",
+        system="Phase",
+    )
+    assert made.id == "3f33cc05" and [e.name for e in made.environments] == ["Qa"]
+    assert decode(p.Made, {"id": "i1"}, address="a", system="Phase").id == "i1"
+    sa = decode(
+        p.ServiceAccountMade,
+        {
+            "id": "s1",
+            "initialToken": {
+                "id": "t1",
+                "name": "Default",
+                "createdAt": APP["createdAt"],
+                "token": TOKEN,
+            },
+        },
+        address="phase.service_account.ci",
+        system="Phase",
+    )
+    assert sa.initial_token is not None and TOKEN not in repr(sa)
+    with pytest.raises(ProviderError) as info:
+        decode(p.Named, {"data": []}, address="phase.app.x", system="Phase")
+    assert (
+        str(info.value)
+        == "phase.app.x: unexpected answer from Phase (field 'id' missing; 1 more problem)"
+    )
+
+
+def test_a_listed_secret_keeps_its_id_key_and_path_never_its_value() -> None:
+    listed = [{"id": "s1", "key": "CI_TOKEN", "value": TOKEN, "path": "/ci", "version": 2}]
+    entries = decode_as(list[p.SecretEntry], listed, address="a", system="Phase")
+    assert [(e.id, e.key, e.path) for e in entries] == [("s1", "CI_TOKEN", "/ci")]
+    assert TOKEN not in repr(entries) and not hasattr(entries[0], "value")
+
+
+def test_console_answers() -> None:
+    answer = decode(
+        p.GraphQLAnswer,
+        {"errors": [{"message": "no", "path": ["x"]}], "data": None},
+        address="a",
+        system="Phase",
+    )
+    assert answer.errors is not None and answer.errors[0].message == "no" and answer.data is None
+    made = decode(
+        p.CreateEnvironment,
+        {"createEnvironment": {"environment": {"id": "e9"}}},
+        address="a",
+        system="Phase",
+    )
+    assert made.create_environment.environment.id == "e9"
+    orgs = decode(
+        p.Organisations,
+        {"organisations": [{"id": "o1", "name": "Acme", "memberId": "m0"}]},
+        address="a",
+        system="Phase",
+    )
+    assert orgs.organisations[0].member_id == "m0"
