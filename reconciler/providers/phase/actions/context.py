@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.address import Address
 from reconciler.crypto.tokens import PhaseToken
@@ -205,8 +204,3 @@ def live_id(change: Change) -> str:
 def deleting(collection: str) -> Step:
     """The delete step of a kind whose objects are deleted by id under ``collection``."""
     return lambda work, change: work.delete(change, collection)
-
-
-def body_of(**fields: Any) -> dict[str, Any]:
-    """A request body without the fields whose value is ``None``."""
-    return {k: v for k, v in fields.items() if v is not None}
