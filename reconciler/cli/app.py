@@ -249,8 +249,9 @@ def drift(
             out.note(f"Drift report written to {out_file}")
         else:
             out.document(text)
-        # Drift = the spec would change something live; deferred changes are expected, not drift.
-        return 0 if fresh.empty else 2
+        # Drift = live departs from the spec: something apply would change, or a difference the
+        # system cannot apply (graded changed); deferred changes are expected, not drift.
+        return 2 if report.drift else 0
 
     _run(body)
 

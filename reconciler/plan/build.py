@@ -113,7 +113,8 @@ def _defer(
         if reason is None:
             out.append(change)
             continue
-        deferred.add(change.address)
+        if not change.cannot_apply:
+            deferred.add(change.address)
         out.append(dataclasses.replace(change, action=Action.DEFERRED, reason=reason))
     return tuple(out)
 

@@ -7,7 +7,8 @@ Actions:
 * ``delete``  live object absent from desired, inside a prune scope and not protected.
 * ``deferred`` the change cannot be made yet (the object or something it depends on is
   pending: an invite not accepted, a member without identity key). Never executed; shown so a
-  later run is expected to complete it.
+  later run is expected to complete it. With ``cannot_apply`` it is instead a difference the
+  system offers no way to apply (a field of a create-only API): never executed, but drift.
 
 A ``FieldDiff`` with ``sensitive=True`` carries fingerprints (or ``None``), never plaintext, and is
 rendered as ``(sensitive)``.
@@ -75,6 +76,10 @@ class Change:
     reason: str | None = None
     warnings: tuple[str, ...] = ()
     details: Mapping[str, JSON] = field(default_factory=dict)
+    cannot_apply: bool = False
+    """A deferred change the system cannot apply over its API (no update, no delete): shown
+    with its diffs and ``reason`` (where to change it instead), graded as drift, never executed,
+    and it does not hold back the changes that depend on its object (the object exists)."""
 
     @property
     def resource(self) -> Resource:
@@ -101,6 +106,8 @@ class Change:
             out["warnings"] = list(self.warnings)
         if self.details:
             out["details"] = dict(self.details)
+        if self.cannot_apply:
+            out["cannot_apply"] = True
         return out
 
     @classmethod
@@ -122,4 +129,5 @@ class Change:
             reason=data.get("reason"),
             warnings=tuple(data.get("warnings", ())),
             details=dict(data.get("details", {})),
+            cannot_apply=bool(data.get("cannot_apply", False)),
         )

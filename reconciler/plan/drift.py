@@ -10,6 +10,9 @@ Grades (one finding per object):
 * ``pending``   it waits for a human step (an invite not accepted) and is completed by a later
   run; not counted as drift.
 
+A change the system cannot apply (``Change.cannot_apply``: a field of a create-only API) is
+graded ``changed`` with action ``none``: drift that apply leaves alone (change it in the system).
+
 ``drift`` is true when apply would change something. Renderers: text, json
 (``specs/drift.schema.json``), markdown, and html (one self-contained file, no scripts, no
 external resources). Values come from the plan and are already masked.
@@ -76,7 +79,10 @@ class DriftReport:
     @property
     def drift(self) -> bool:
         """True when apply would change something live."""
-        return any(f.action != "none" and f.grade is not Grade.PENDING for f in self.findings)
+        return any(
+            (f.action != "none" and f.grade is not Grade.PENDING) or f.grade is Grade.CHANGED
+            for f in self.findings
+        )
 
     def counts(self) -> dict[str, int]:
         c = Counter(f.grade.value for f in self.findings)
@@ -99,6 +105,8 @@ def _finding(change: Change) -> Finding:
     grade = _GRADE_OF[change.action]
     if change.action is Action.DEFERRED and change.desired is None:
         grade = Grade.UNMANAGED  # a provider's note on a live object it must leave alone
+    elif change.cannot_apply:
+        grade = Grade.CHANGED  # drift apply cannot fix
     return Finding(grade, str(change.address), action, tuple(change_lines(change)))
 
 

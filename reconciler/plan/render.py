@@ -71,7 +71,8 @@ def change_lines(change: Change) -> list[str]:
     else:
         lines += [diff_text(d) for d in change.diffs]
     if change.reason:
-        lines.append(f"deferred: {change.reason}")
+        label = "cannot apply" if change.cannot_apply else "deferred"
+        lines.append(f"{label}: {change.reason}")
     for key, value in sorted(change.details.items()):
         lines.append(f"{key}: {value_text(value)}")
     lines += [f"warning: {w}" for w in change.warnings]
@@ -124,7 +125,9 @@ def render_text(plan: Plan, color: bool = False) -> str:
                 out.append(paint(_BOLD, f"{name}: {_counts_text(counts[name])}"))
             for change in changes:
                 head = f"  {SYMBOL[change.action]} {change.address}"
-                if change.action is Action.DEFERRED:
+                if change.cannot_apply:
+                    head += " (cannot be applied)"
+                elif change.action is Action.DEFERRED:
                     head += " (deferred)"
                 out.append(paint(_ANSI[change.action], head))
                 out += [f"      {line}" for line in change_lines(change)]
