@@ -103,17 +103,19 @@ def reference_yaml() -> YAML:
 
 
 @lru_cache(maxsize=1)
-def _plain_resolvers() -> dict[str, list[tuple[str, Any]]]:
+def _plain_resolvers() -> dict[str, list[tuple[str, re.Pattern[str]]]]:
     """ruamel.yaml's YAML 1.2 implicit resolvers (tag, compiled pattern) by first character,
-    in ruamel's order."""
-    table: dict[str, list[tuple[str, Any]]] = {}
+    in ruamel's order (ruamel's lazy patterns compiled once, here)."""
+    table: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
     for versions, tag, regexp, first in implicit_resolvers:
         if (1, 2) in versions:
+            pattern = re.compile(regexp.pattern, regexp.flags)
             for char in first:
-                table.setdefault(char, []).append((tag, regexp))
+                table.setdefault(char, []).append((tag, pattern))
     return table
 
 
+@lru_cache(maxsize=8192)  # specs repeat their plain values (roles, environment names, flags)
 def resolve_plain(value: str) -> str:
     """The YAML 1.2 core-schema tag of a plain scalar, as ruamel.yaml resolves it."""
     for tag, regexp in _plain_resolvers().get(value[:1], ()):
