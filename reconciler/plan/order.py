@@ -57,18 +57,20 @@ def order(changes: Sequence[Change]) -> tuple[Change, ...]:
         for b in before:
             dependents[b].append(address)
     waiting = {a: len(before) for a, before in deps.items()}
-    ready = [a for a, n in waiting.items() if n == 0]
+    # The heap holds (provider, kind, name, address): tuple comparisons run in C, where
+    # Address.__lt__ would be a Python call per comparison (large plans).
+    ready = [(a.provider, a.kind, a.name, a) for a, n in waiting.items() if n == 0]
     heapq.heapify(ready)
     out: list[Change] = []
     while ready:
-        address = heapq.heappop(ready)
+        address = heapq.heappop(ready)[3]
         out.append(
             dataclasses.replace(by_address[address], depends_on=tuple(sorted(deps[address])))
         )
         for after in dependents[address]:
             waiting[after] -= 1
             if waiting[after] == 0:
-                heapq.heappush(ready, after)
+                heapq.heappush(ready, (after.provider, after.kind, after.name, after))
     if len(out) != len(by_address):
         left = {a for a, n in waiting.items() if n > 0}
         raise CycleError(_cycle({a: deps[a] & left for a in left}))
