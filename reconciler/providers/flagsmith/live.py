@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from reconciler.errors import ProviderError
@@ -65,14 +66,47 @@ class Ids:
 
 @dataclass
 class Scope:
-    """What the spec manages, deciding which per-project reads are needed."""
+    """What the spec manages, deciding which per-project reads are needed (indexes of the
+    desired state, built once)."""
 
     prune: frozenset[str]
     desired: State
     fingerprint_key: bytes
 
     def declared(self, kind: str) -> set[str]:
-        return {r.address.name for r in self.desired.of_kind(NAME, kind)}
+        return self._names.get(kind, set())
+
+    @cached_property
+    def _names(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for r in self.desired.resources():
+            out.setdefault(r.address.kind, set()).add(r.address.name)
+        return out
+
+    @cached_property
+    def _index(self) -> dict[tuple[str, str, str], set[str]]:
+        """(kind, project, environment or "") -> grant principals' types or integration kinds."""
+        out: dict[tuple[str, str, str], set[str]] = {}
+        for r in self.desired.resources():
+            kind, meta = r.address.kind, r.meta
+            key = (kind, str(meta.get("project")), str(meta.get("environment") or ""))
+            if kind in ("project_permission", "environment_permission"):
+                out.setdefault(key, set()).add(str(meta["who"]))
+            elif kind == "integration":
+                out.setdefault(key, set()).add(str(meta["kind"]))
+        return out
+
+    def grant_lists(self, project: str, env: str | None) -> set[str]:
+        """Which grant lists (``user``, ``group``) to read for a project or environment."""
+        kind = "project_permission" if env is None else "environment_permission"
+        if kind in self.prune:
+            return {"user", "group"}
+        return self._index.get((kind, project, env or ""), set())
+
+    def integration_kinds(self, project: str) -> set[str]:
+        if "integration" in self.prune or project not in self.declared("project"):
+            return set(SLUGS)
+        return self._index.get(("integration", project, ""), set())
 
 
 def organisation(client: FlagsmithClient, section: FlagsmithSection) -> p.Organisation:
@@ -188,14 +222,6 @@ def _project(client: FlagsmithClient, project: p.Project, scope: Scope, ids: Ids
     declared = name in scope.declared("project")
     out: list[Resource] = []
     envs = client.pages(p.Environment, "/environments/", params={"project": str(project.id)})
-    grants_wanted = "project_permission" in scope.prune or any(
-        r.meta.get("project") == name for r in scope.desired.of_kind(NAME, "project_permission")
-    )
-    env_grants = {
-        str(r.meta.get("environment"))
-        for r in scope.desired.of_kind(NAME, "environment_permission")
-        if r.meta.get("project") == name
-    }
     for env in envs:
         label = f"{name}/{env.name}"
         with ids.lock:
@@ -209,21 +235,14 @@ def _project(client: FlagsmithClient, project: p.Project, scope: Scope, ids: Ids
                 meta=meta,
             )
         )
-        if declared and ("environment_permission" in scope.prune or env.name in env_grants):
-            out += _grants(
-                client, f"/environments/{env.api_key}", name, env.name, addr("environment", label)
-            )
-    if declared and grants_wanted:
-        out += _grants(client, f"/projects/{project.id}", name, None, parent)
-    kinds = (
-        set(SLUGS)
-        if ("integration" in scope.prune or not declared)
-        else {
-            str(r.meta.get("kind"))
-            for r in scope.desired.of_kind(NAME, "integration")
-            if r.meta.get("project") == name
-        }
-    )
+        lists = scope.grant_lists(name, env.name) if declared else set()
+        if lists:
+            base = f"/environments/{env.api_key}"
+            out += _grants(client, base, name, env.name, addr("environment", label), lists)
+    lists = scope.grant_lists(name, None) if declared else set()
+    if lists:
+        out += _grants(client, f"/projects/{project.id}", name, None, parent, lists)
+    kinds = scope.integration_kinds(name)
     for kind in sorted(kinds):
         path = f"/projects/{project.id}/integrations/{SLUGS[kind]}/"
         for config in client.listed(p.Integration, path):
@@ -232,15 +251,25 @@ def _project(client: FlagsmithClient, project: p.Project, scope: Scope, ids: Ids
 
 
 def _grants(
-    client: FlagsmithClient, base: str, project: str, env: str | None, parent: Any
+    client: FlagsmithClient,
+    base: str,
+    project: str,
+    env: str | None,
+    parent: Any,
+    lists: set[str],
 ) -> list[Resource]:
+    """The grants of one project or environment, from the ``lists`` (``user``, ``group``)
+    the spec manages there."""
     kind = "project_permission" if env is None else "environment_permission"
     prefix = project if env is None else f"{project}/{env}"
     out = []
-    users = client.listed(p.UserGrant, f"{base}/user-permissions/")
-    groups = client.listed(p.GroupGrant, f"{base}/user-group-permissions/")
-    rows: list[tuple[str, str, Any]] = [("user", g.user.email.lower(), g) for g in users]
-    rows += [("group", g.group.name, g) for g in groups]
+    rows: list[tuple[str, str, Any]] = []
+    if "user" in lists:
+        users = client.listed(p.UserGrant, f"{base}/user-permissions/")
+        rows += [("user", g.user.email.lower(), g) for g in users]
+    if "group" in lists:
+        groups = client.listed(p.GroupGrant, f"{base}/user-group-permissions/")
+        rows += [("group", g.group.name, g) for g in groups]
     for who, ref, grant in rows:
         target = addr("member", ref) if who == "user" else addr("group", ref)
         meta: dict[str, JSON] = {"project": project, "who": who, "ref": ref, "base": base}

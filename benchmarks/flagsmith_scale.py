@@ -1,0 +1,123 @@
+"""Requests and wall time of plan and apply for Flagsmith organisations of growing size, against
+the per-resource refresh a one-GET-per-object reader would need.
+
+For N projects the generated spec declares: N projects with two environments each, a group
+grant on every project and an environment grant on its Production, a GitLab integration
+(write-only token) and a Datadog one (clear-text key) on every project, two groups and three
+members. It runs against an in-process sandbox (loopback HTTP) and prints, per size: the live
+objects under management, requests and seconds of the first plan, the apply, the converged
+re-plan, the re-plan again with every answer delayed 500 ms (what the real server's per-request
+API-key hashing costs), and the per-resource refresh: one GET per managed live object plus the
+organisation lookup (its seconds at 500 ms a request, sent one after another).
+
+Usage: .venv/bin/python benchmarks/flagsmith_scale.py [SIZES...]   (default: 10 100)
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from table import report
+
+from reconciler import engine
+from reconciler.sandbox.flagsmith.server import FlagsmithSandbox
+
+HASH_SECONDS = 0.5  # the real server's PBKDF2 check of the API key, per request
+
+
+def spec_text(n: int) -> str:
+    lines = [
+        "version: 1",
+        "flagsmith:",
+        "  connection:",
+        "    url: ${env:FLAGSMITH_URL}",
+        "    api_key: ${env:FLAGSMITH_API_KEY}",
+        "    rate_limit: 100000",
+        "  organisation: Acme",
+        "  prune: [projects, environments]",
+        "  members:",
+        "    owner@acme.io: {role: ADMIN}",
+        "  groups: {backend: {}, ops: {}}",
+        "  projects:",
+    ]
+    for i in range(n):
+        lines += [
+            f"    p{i:04d}:",
+            "      environments: [Development, Production]",
+            "      permissions: {groups: {backend: {permissions: [VIEW_PROJECT]}}}",
+            "      environment_permissions:",
+            "        Production: {groups: {ops: {permissions: [VIEW_ENVIRONMENT]}}}",
+            "      integrations:",
+            "        gitlab:",
+            "          gitlab_instance_url: https://gitlab.com",
+            "          access_token: ${env:GITLAB_TOKEN}",
+            "        datadog:",
+            "          base_url: https://api.datadoghq.eu",
+            "          api_key: ${env:DD_API_KEY}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def run(n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, FlagsmithSandbox() as sandbox:
+        spec = Path(tmp) / "spec.yaml"
+        spec.write_text(spec_text(n))
+        env = dict(
+            os.environ,
+            **sandbox.credentials,
+            GITLAB_TOKEN="glpat-bench",
+            DD_API_KEY="dd-bench",
+            RECONCILER_STATE=f"{tmp}/state.db",
+        )
+        out: dict[str, float] = {}
+        with engine.Session(spec, env=env) as session:
+            provider = session.providers["flagsmith"]
+
+            def requests() -> int:
+                return int(provider.stats()["requests"])  # type: ignore[call-overload]
+
+            t, r = time.monotonic(), requests()
+            plan = session.make_plan()
+            out["plan_s"], out["plan_req"] = time.monotonic() - t, requests() - r
+            out["changes"] = len(plan.executable)
+            t, r = time.monotonic(), requests()
+            result = session.apply(plan, concurrency=4)
+            assert result.ok, [x.line() for x in result.results if not x.ok][:3]
+            out["apply_s"], out["apply_req"] = time.monotonic() - t, requests() - r
+            t, r = time.monotonic(), requests()
+            again = session.make_plan()
+            assert again.empty, [str(c.address) for c in again.executable][:5]
+            out["replan_s"], out["replan_req"] = time.monotonic() - t, requests() - r
+            httpx.post(f"{sandbox.root}/_sandbox/faults/", json={"latency_ms": 500})
+            t = time.monotonic()
+            assert session.make_plan().empty
+            out["slow_s"] = time.monotonic() - t
+            httpx.delete(f"{sandbox.root}/_sandbox/faults/")
+            live = session.refresh()
+            managed = [a for a in live if a in session.spec.desired]
+            out["objects"] = len(managed)
+            out["per_resource_req"] = 1 + len(managed)
+            out["per_resource_s"] = HASH_SECONDS * out["per_resource_req"]
+        out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return out
+
+
+def main(argv: list[str]) -> int:
+    columns = [
+        ("managed objects", "objects"), ("changes", "changes"), ("plan req", "plan_req"),
+        ("plan s", "plan_s"), ("apply req", "apply_req"), ("apply s", "apply_s"),
+        ("re-plan req", "replan_req"), ("re-plan s", "replan_s"),
+        ("re-plan s at 0.5 s/req", "slow_s"), ("per-resource refresh req", "per_resource_req"),
+        ("per-resource s at 0.5 s/req", "per_resource_s"), ("peak RSS MiB", "peak_mib"),
+    ]  # fmt: skip
+    return report(columns, [int(a) for a in argv] or [10, 100], run)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
