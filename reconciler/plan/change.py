@@ -12,6 +12,9 @@ Actions:
 
 A ``FieldDiff`` with ``sensitive=True`` carries fingerprints (or ``None``), never plaintext, and is
 rendered as ``(sensitive)``.
+
+A delete's ``Cascade`` (set by its provider's ``refine``) is what the server removes with it:
+the live objects (counted by the delete limits) and, for review, what goes with it by noun.
 """
 
 from __future__ import annotations
@@ -57,6 +60,41 @@ class FieldDiff:
 
 
 @dataclass(frozen=True)
+class Cascade:
+    """What a delete takes with it on the server (its blast radius); never secret.
+
+    ``objects``: live objects of the same provider the server deletes with it. They count
+    toward ``max_deletes`` and ``max_delete_share`` once each, also when the plan deletes one of
+    them by a change of its own.
+    ``counts``: what goes with it, by plural noun in display order -> how many, ``None`` when
+    all of them go but the read does not know how many (e.g. ``{"environments": 3, "secrets":
+    None, "member grants": 2}``). Counts are shown, not limited: they include things that are
+    not live objects of the plan (secrets, grants).
+    """
+
+    objects: tuple[Address, ...] = ()
+    counts: Mapping[str, int | None] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.objects or self.counts)
+
+    def to_dict(self) -> dict[str, JSON]:
+        """JSON form: ``objects`` sorted, ``counts`` in display order."""
+        return {
+            "objects": [str(a) for a in sorted(self.objects)],
+            "counts": dict(self.counts),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cascade:
+        """Inverse of ``to_dict``."""
+        return cls(
+            objects=tuple(Address.parse(a) for a in data.get("objects", ())),
+            counts=dict(data.get("counts", {})),
+        )
+
+
+@dataclass(frozen=True)
 class Change:
     """One planned step.
 
@@ -65,6 +103,7 @@ class Change:
     step from resource dependencies, plus edges a provider adds in ``refine``). ``reason`` explains
     a deferred change. ``warnings`` are shown with the change but do not block it. ``details`` is
     provider-supplied, non-secret, display-only context (e.g. E2EE recipient key fingerprints).
+    ``cascade`` is what a delete takes with it on the server (see ``Cascade``).
     """
 
     action: Action
@@ -76,6 +115,7 @@ class Change:
     reason: str | None = None
     warnings: tuple[str, ...] = ()
     details: Mapping[str, JSON] = field(default_factory=dict)
+    cascade: Cascade = field(default_factory=Cascade)
     cannot_apply: bool = False
     """A deferred change the system cannot apply over its API (no update, no delete): shown
     with its diffs and ``reason`` (where to change it instead), graded as drift, never executed,
@@ -106,6 +146,8 @@ class Change:
             out["warnings"] = list(self.warnings)
         if self.details:
             out["details"] = dict(self.details)
+        if self.cascade:
+            out["cascade"] = self.cascade.to_dict()
         if self.cannot_apply:
             out["cannot_apply"] = True
         return out
@@ -129,5 +171,6 @@ class Change:
             reason=data.get("reason"),
             warnings=tuple(data.get("warnings", ())),
             details=dict(data.get("details", {})),
+            cascade=Cascade.from_dict(data["cascade"]) if "cascade" in data else Cascade(),
             cannot_apply=bool(data.get("cannot_apply", False)),
         )

@@ -5,6 +5,8 @@
   ``(sensitive)``; then unmanaged objects, warnings, violations and a summary line. A plan that
   changes several providers is grouped per provider (a heading with its counts, then its
   changes in execution order; providers are independent, so their order is the name order).
+  A delete that takes more with it says what on its line: ``(with 3 environments, all
+  secrets, 2 member grants)`` (``Change.cascade``; markdown too, JSON has the field).
 * ``render_json``: the documented ``reconciler.plan/v1`` form (``specs/plan.schema.json``),
   with ``providers``: the counts per provider (derived, outside the digest).
 * ``render_markdown``: a pull-request comment: summary counts table (a row per provider when
@@ -59,6 +61,29 @@ def _create_lines(change: Change) -> list[str]:
     attrs = change.desired.to_dict()["attributes"]
     assert isinstance(attrs, dict)
     return [f"{k}: {value_text(v)}" for k, v in attrs.items()]
+
+
+def _counted(count: int | None, plural: str) -> str:
+    """``3 environments``, ``1 environment``, ``all secrets`` (``None``: count unknown)."""
+    if count is None:
+        return f"all {plural}"
+    if count != 1:
+        return f"{count} {plural}"
+    if plural.endswith("ies"):
+        return f"1 {plural[:-3]}y"
+    return f"1 {plural[:-1]}" if plural.endswith("s") else f"1 {plural}"
+
+
+def cascade_text(change: Change) -> str:
+    """``with 3 environments, all secrets, 2 member grants``: what a delete takes with it
+    (``""`` when nothing, or when the provider gave objects but no counts: then by kind)."""
+    counts = dict(change.cascade.counts)
+    if not counts:
+        for address in change.cascade.objects:
+            noun = address.kind.replace("_", " ") + "s"
+            counts[noun] = (counts.get(noun) or 0) + 1
+    parts = [_counted(n, noun) for noun, n in counts.items() if n != 0]
+    return "with " + ", ".join(parts) if parts else ""
 
 
 def change_lines(change: Change) -> list[str]:
@@ -129,6 +154,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
                     head += " (cannot be applied)"
                 elif change.action is Action.DEFERRED:
                     head += " (deferred)"
+                if cascade := cascade_text(change):
+                    head += f" ({cascade})"
                 out.append(paint(_ANSI[change.action], head))
                 out += [f"      {line}" for line in change_lines(change)]
     if plan.unmanaged:
@@ -169,6 +196,8 @@ def _md_code(text: str) -> str:
 
 def _md_change(change: Change) -> list[str]:
     lines = [f"- `{SYMBOL[change.action]}` {_md_code(str(change.address))} {change.action.value}"]
+    if cascade := cascade_text(change):
+        lines[0] += f" ({cascade})"
     lines += [f"  - {_md_code(line)}" for line in change_lines(change)]
     return lines
 

@@ -7,6 +7,11 @@
   providers. Checked only from two deletes up, so removing the one object of a tiny
   organisation is not mistaken for a mass deletion (``max_deletes`` still applies).
 
+Both count what the server deletes with a delete (``Change.cascade.objects``: an app's
+environments, an account's tokens, ...) as well as the deletes themselves, each object once.
+The violation names the plan's deletes (what the spec can keep); its message gives the total
+and how many go with them.
+
 ``--allow-deletes`` (``SafetyLimits.override``) lifts both delete limits, never ``protect``.
 Provider rules (owner, self-lockout, E2EE) come from the providers' ``check``.
 """
@@ -39,26 +44,34 @@ def delete_violations(
     """Violations of the delete limits (none when ``limits.override``)."""
     if limits.override:
         return []
-    deletes = tuple(sorted(c.address for c in changes if c.action is Action.DELETE))
+    planned = [c for c in changes if c.action is Action.DELETE]
+    deletes = tuple(sorted(c.address for c in planned))
+    gone = set(deletes).union(*(c.cascade.objects for c in planned))
+    total = len(gone)
+    extra = ""  # how many go with the plan's deletes, when any do
+    if total > len(deletes):
+        extra = f"{len(deletes)} deletes and {total - len(deletes)} objects deleted with them"
+    share = total / live_count if live_count else 0.0
     out: list[Violation] = []
     hint = "pass --allow-deletes to accept it"
-    if len(deletes) > limits.max_deletes:
+    if total > limits.max_deletes:
         out.append(
             Violation(
                 "max_deletes",
                 deletes,
-                f"plan deletes {len(deletes)} objects, more than max_deletes "
-                f"({limits.max_deletes}); {hint}",
+                f"plan deletes {total} objects" + (f" ({extra})" if extra else "") + ", more "
+                f"than max_deletes ({limits.max_deletes}); {hint}",
             )
         )
-    if len(deletes) >= 2 and live_count and len(deletes) / live_count > limits.max_delete_share:
+    # live_count counts every live object, cascaded ones included: the share stays within 100%
+    if total >= 2 and share > limits.max_delete_share:
         out.append(
             Violation(
                 "max_delete_share",
                 deletes,
-                f"plan deletes {len(deletes)} of {live_count} live objects "
-                f"({len(deletes) / live_count:.0%}), more than max_delete_share "
-                f"({limits.max_delete_share:.0%}); {hint}",
+                f"plan deletes {total} of {live_count} live objects ({share:.0%}"
+                + (f"; {extra}" if extra else "")
+                + f"), more than max_delete_share ({limits.max_delete_share:.0%}); {hint}",
             )
         )
     return out

@@ -8,7 +8,7 @@
   rejected PAT fails that change alone, with the server's reason);
 * deleting a project deletes its environments, grants, integrations and repository links with
   it: each becomes a delete of its own in the plan (counted by the delete limits, run before
-  the project's), and the project's delete lists them.
+  the project's), and the project's delete lists them as its ``cascade``.
 
 ``check`` refuses a plan that would leave the organisation without an ADMIN member (a removal
 or a demotion of the last one).
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from reconciler.address import Address
 from reconciler.model.resource import JSON
 from reconciler.model.state import State
-from reconciler.plan.change import Action, Change
+from reconciler.plan.change import Action, Cascade, Change
 from reconciler.plan.plan import Violation
 from reconciler.providers.flagsmith.compile import NAME
 
@@ -121,9 +121,8 @@ def _cascade(changes: list[Change], live: State) -> list[Change]:
             )
     out = list(changes)
     for name, index in deleted.items():
-        details: dict[str, JSON] = dict(out[index].details)
-        details["deletes with it"] = sorted(gone.get(name, [])) or "nothing else"
-        out[index] = dataclasses.replace(out[index], details=details)
+        children = tuple(sorted(Address.parse(a) for a in gone.get(name, [])))
+        out[index] = dataclasses.replace(out[index], cascade=Cascade(children))
     return out + extra
 
 

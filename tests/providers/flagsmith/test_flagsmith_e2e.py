@@ -177,6 +177,6 @@ def test_deleting_a_project_counts_what_goes_with_it(org: Org) -> None:
         "flagsmith.project.api",
     ]
     project = next(c for c in plan["changes"] if c["address"] == "flagsmith.project.api")
-    assert len(project["details"]["deletes with it"]) == 3
+    assert len(project["cascade"]["objects"]) == 3
     org.converge("--allow-deletes")
     assert "api" not in {p["name"] for p in org.table("projects")}

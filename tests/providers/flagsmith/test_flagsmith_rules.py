@@ -93,7 +93,7 @@ def test_a_project_delete_carries_its_children_into_the_plan() -> None:
     out = rules.refine([Change(Action.DELETE, project.address, live=project)], State(), live)
     assert {c.address for c in out} == {project.address, env.address, config.address}
     assert all(c.action is Action.DELETE for c in out)
-    assert out[0].details["deletes with it"] == sorted([str(config.address), str(env.address)])
+    assert out[0].cascade.objects == (env.address, config.address)
 
 
 def test_an_adopted_secret_is_noted_once_as_cannot_verify() -> None:

@@ -45,8 +45,7 @@ def _mint_for_others(s: Subject) -> Iterable[str]:
         return
     if n.split_key(a.name)[0] != s.facts.caller_sa and a not in s.made:
         yield (
-            "a service-account token can mint tokens only for itself (or for accounts "
-            "of its teams)"
+            "a service-account token can mint tokens only for itself (or for accounts of its teams)"
         )
 
 

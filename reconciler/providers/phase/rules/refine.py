@@ -1,6 +1,8 @@
 """refine: the plan's Phase-specific edges, warnings and details (pure).
 
-* Deletes the server does by cascade (children of a deleted or undeclared parent) are dropped.
+* Deletes the server does by cascade (children of a deleted or undeclared parent) are dropped;
+  what each delete takes with it is its ``cascade`` (``cascade.py``), so the delete limits
+  still count the environments and tokens dropped here.
 * The server gives a new environment to every service account that is an individual member of
   its app (docs/phase-api.md#environments), whatever the spec says: such an account's
   access is re-sent after the environment exists.
@@ -19,14 +21,16 @@ from reconciler.model.state import State
 from reconciler.plan.change import Action, Change
 from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase.compile import NAME, addr
+from reconciler.providers.phase.rules.cascade import cascade_of
 from reconciler.providers.phase.rules.common import e2ee_apps, invite_role, mapping, opt
 from reconciler.providers.phase.rules.facts import Facts, facts_of
 from reconciler.providers.phase.rules.notes import e2ee_notes
 
 
 def refine(changes: Sequence[Change], desired: State, live: State) -> list[Change]:
-    """Drop deletes the server does by cascade (or that belong to unmanaged parents),
-    re-send service-account access after new environments, add warnings and details."""
+    """Drop deletes the server does by cascade (or that belong to unmanaged parents), say
+    what each delete takes with it, re-send service-account access after new environments,
+    add warnings and details."""
     facts = facts_of(live)
     kept = [c for c in changes if not cascaded(c, desired)]
     kept = resend_after_new_envs(kept, desired, live, facts.caller_sa)
@@ -40,6 +44,7 @@ def refine(changes: Sequence[Change], desired: State, live: State) -> list[Chang
                 change,
                 warnings=change.warnings + tuple(warnings) + tuple(more),
                 details={**change.details, **details},
+                cascade=cascade_of(change, live),
             )
         )
     return out
