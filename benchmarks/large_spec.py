@@ -161,10 +161,11 @@ def main() -> int:
         child = subprocess.run(
             [sys.executable, __file__, "--one", str(n), "--repeat", str(args.repeat)]
             + (["--wall"] if args.wall else []),
-            check=True,
             capture_output=True,
             text=True,
         )
+        if child.returncode != 0:
+            sys.exit(f"size {n} failed:\n{child.stderr}")
         result: dict[str, float] = json.loads(child.stdout)
         return result
 
