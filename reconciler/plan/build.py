@@ -13,6 +13,10 @@ Steps, each pure:
 5. safety: protect, delete limits, and each provider's ``check``;
 6. ``live_fingerprints`` of every object an executable change touches (``None`` = absent), so
    apply can prove a saved plan is still valid.
+
+The plan's ``warnings`` are those of its changes plus, for a provider whose live context is a
+mapping with a ``"warnings"`` list, those texts: what a provider could not see while reading
+(e.g. a credential that cannot list objects) is said once, even when nothing changes.
 """
 
 from __future__ import annotations
@@ -91,7 +95,7 @@ def build_plan(
         unmanaged=tuple(sorted(set(raw.unmanaged) - {c.address for c in ordered})),
         live_fingerprints=fingerprints,
         violations=tuple(violations),
-        warnings=tuple(sorted({w for c in ordered for w in c.warnings})),
+        warnings=tuple(sorted({w for c in ordered for w in c.warnings} | _read_warnings(live))),
         stats=dict(stats or {}),
     )
 
@@ -132,3 +136,13 @@ def _reason(change: Change, pending: Mapping[Address, str], deferred: set[Addres
         if address in deferred:
             return f"waits for {address} (deferred)"
     return None
+
+
+def _read_warnings(live: State) -> set[str]:
+    """Plan-level warnings providers left in the live context (see the module docstring)."""
+    out: set[str] = set()
+    for value in live.context.values():
+        found = value.get("warnings") if isinstance(value, Mapping) else None
+        if isinstance(found, list | tuple):
+            out.update(w for w in found if isinstance(w, str))
+    return out

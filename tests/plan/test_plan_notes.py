@@ -48,3 +48,16 @@ def test_notes_are_asked_for_without_changes_and_graded_unmanaged() -> None:
     assert (finding.grade, finding.action) == (Grade.UNMANAGED, "none")
     assert finding.details == ("deferred: delete by hand",)
     assert not from_plan(plan).drift
+
+
+def test_read_warnings_are_said_once_even_without_changes() -> None:
+    live = state(res("m.domain.kept")).with_context("m", {"warnings": ["cannot list domains"]})
+    plan = build_plan(
+        state(res("m.domain.kept")),
+        live,
+        Policy(),
+        spec_path="spec.yaml",
+        spec_digest="0" * 64,
+        hooks={"m": Noting()},
+    )
+    assert plan.empty and plan.warnings == ("cannot list domains",)

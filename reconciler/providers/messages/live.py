@@ -58,6 +58,7 @@ class Seen:
             "entitlements": entitlements,
             "users": sorted(self.users),
             "manage_accesses": bool(self.flags.get("FEATURE_MAILDOMAIN_MANAGE_ACCESSES", True)),
+            "warnings": [ENSURE_WARNING] if self.mode == "ensure" else [],
         }
 
 

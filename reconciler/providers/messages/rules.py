@@ -4,8 +4,6 @@
 
 * a domain's write-only fields get a detail line each: ``cannot be read (last applied:
   matches spec | differs from spec | unknown)``;
-* in ensure mode (nothing can be listed) every change carries the warning saying what cannot
-  be seen;
 * granting admin to an e-mail the server does not know says a stub user will be created;
 * the admin access the server gives a new personal mailbox's owner is not created twice;
 * objects the reconciler must leave alone are shown as notes (deferred changes without a
@@ -30,7 +28,6 @@ from reconciler.plan.change import Action, Change
 from reconciler.plan.plan import Violation
 from reconciler.providers.kit.writeonly import unreadable_details
 from reconciler.providers.messages.compile import NAME
-from reconciler.providers.messages.live import ENSURE_WARNING
 
 NO_DELETE = "delete by hand: the API has no delete for mail domains"
 DEPLOYCENTER = (
@@ -55,8 +52,6 @@ def refine(changes: Sequence[Change], desired: State, live: State) -> list[Chang
             continue
         warnings = list(change.warnings)
         details = dict(change.details)
-        if ctx.get("mode") == "ensure":
-            warnings.append(ENSURE_WARNING)
         if kind == "domain":
             details |= unreadable_details(change)
         if kind == "domain_admin" and change.action is Action.CREATE:

@@ -41,6 +41,8 @@ def test_ensure_mode_when_nothing_can_be_listed(org: Org) -> None:
     planned = org.run("plan", str(org.spec))
     assert "ensure mode" in planned.output and "cannot be seen" in planned.output
     org.converge()  # the state store remembers what it provisioned: the next plan is empty
+    quiet = org.run("plan", str(org.spec))
+    assert "No changes" in quiet.output and quiet.output.count("ensure mode") == 1
     assert {d["name"] for d in org.ctl("GET", "domains/")} == {"acme.fr", "xn--caf-dma.fr"}
     org.edit("messages.yaml", 'siret: "1"', 'siret: "2"')
     planned = org.plan_json()
