@@ -175,7 +175,9 @@ class Actions:
 
     def _access(self, change: Change) -> Outcome:
         mailbox, who = change.address.name.split("/", 1)
-        box = self.mailbox_uuid(mailbox, change.address)
+        # a live access names its mailbox (which a delete in the same plan may have removed)
+        known = change.live.meta.get("mailbox") if change.live is not None else None
+        box = known if isinstance(known, str) else self.mailbox_uuid(mailbox, change.address)
         path = f"/mailboxes/{box}/accesses/"
         if change.action is Action.DELETE:
             assert change.live is not None

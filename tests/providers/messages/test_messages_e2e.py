@@ -145,3 +145,21 @@ def test_a_collection_a_domain_leaves_out_is_neither_read_nor_pruned(org: Org) -
     counters = org.ctl("GET", "counters/")
     assert counters["GET /maildomains/{domain}/accesses/"] == 1  # acme.fr's only
     assert org.admins("acme-staging.fr") == ["ops@acme.fr"]
+
+
+def test_a_pruned_mailbox_goes_with_its_accesses(org: Org) -> None:
+    org.converge()
+    text = (org.spec / "messages.yaml").read_text()
+    start = text.index("        contact:\n")
+    end = text.index("        alice:\n")
+    (org.spec / "messages.yaml").write_text(text[:start] + text[end:])
+    planned = org.plan_json()
+    deleted = sorted(c["address"] for c in planned["changes"] if c["action"] == "delete")
+    assert deleted == [
+        "messages.mailbox.contact@acme.fr",
+        "messages.mailbox_access.contact@acme.fr/alice@acme.fr",
+        "messages.mailbox_access.contact@acme.fr/bob@acme.fr",
+    ]
+    applied = org.run("apply", str(org.spec), "--auto-approve", "--allow-deletes")
+    assert applied.exit_code == 0, applied.output
+    assert org.run("plan", str(org.spec), "--detailed-exitcode").exit_code == 0
