@@ -6,6 +6,10 @@ may have an owner member and may carry a write-only ``token``. The live system i
 (``connection.path``) so separate CLI processes see the same live state; ``path: ":memory:"``
 keeps it in the process. The file stores only a sha256 of a token, never the token.
 
+Like a server, the file is the truth: every read sees it as it is now, and every write is a
+read-modify-write of that one object under an exclusive lock on ``<path>.lock`` (``flock``),
+so two processes applying at once never lose each other's changes.
+
 Spec section::
 
     memory:
@@ -19,11 +23,14 @@ Spec section::
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -177,29 +184,83 @@ def compile_section(section: MemorySection, ctx: CompileContext) -> Compiled:
     )
 
 
+Objects = dict[str, dict[str, Any]]
+
+
 class LiveStore:
     """The memory system's live data: address -> {id, attributes, pending, token_sha256}.
 
-    Thread-safe; persisted to ``path`` after every write unless the path is ``:memory:``.
+    Thread-safe and process-safe: ``snapshot`` reads the file as it is now; ``update`` runs
+    one write under the lock (threads) and an exclusive ``flock`` on ``<path>.lock``
+    (processes), on the file's latest content, then replaces the file atomically. A copy read
+    earlier is reused only while the file is unchanged (same inode, size and mtime), so a run
+    of writes by one process does not parse the file again each time.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self.objects: dict[str, dict[str, Any]] = {}
-        if path != ":memory:" and Path(path).exists():
-            self.objects = json.loads(Path(path).read_text("utf-8")).get("objects", {})
+        self._objects: Objects = {}
+        self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of _objects
 
-    def save(self) -> None:
-        if self.path != ":memory:":
-            tmp = Path(self.path + ".tmp")
-            tmp.write_text(json.dumps({"objects": self.objects}, indent=1, sort_keys=True), "utf-8")
-            tmp.replace(self.path)
-
-    def snapshot(self) -> dict[str, dict[str, Any]]:
+    @property
+    def objects(self) -> Objects:
+        """The live objects as the file holds them now (the in-process copy for ``:memory:``)."""
         with self._lock:
-            copy: dict[str, dict[str, Any]] = json.loads(json.dumps(self.objects))
+            return self._load()
+
+    def snapshot(self) -> Objects:
+        """A deep copy of ``objects``."""
+        with self._lock:
+            copy: Objects = json.loads(json.dumps(self._load()))
             return copy
+
+    def update(self, write: Callable[[Objects], Any]) -> Any:
+        """Run ``write`` on the latest objects and save them; return what it returns."""
+        with self._lock, self._file_lock():
+            objects = self._load()
+            result = write(objects)
+            self._save(objects)
+            return result
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        if self.path == ":memory:":
+            yield
+            return
+        fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor is closed
+            yield
+        finally:
+            os.close(fd)
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _load(self) -> Objects:
+        if self.path == ":memory:":
+            return self._objects
+        seen = self._stat()
+        if seen != self._seen:
+            # written atomically (rename), so a read never sees half a file
+            text = Path(self.path).read_text("utf-8") if seen is not None else "{}"
+            self._objects = json.loads(text).get("objects", {})
+            self._seen = seen
+        return self._objects
+
+    def _save(self, objects: Objects) -> None:
+        self._objects = objects
+        if self.path == ":memory:":
+            return
+        tmp = Path(f"{self.path}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"objects": objects}, indent=1, sort_keys=True), "utf-8")
+        tmp.replace(self.path)
+        self._seen = self._stat()
 
 
 class MemoryProvider:
@@ -256,43 +317,43 @@ class MemoryProvider:
         if key in self.fail:
             raise ProviderError(change.address, self.fail[key])
         self._requests += 1
-        with self.live._lock:
-            objs = self.live.objects
-            if change.action is Action.DELETE:
-                objs.pop(key, None)
-                self.live.save()
-                return Outcome()
-            desired = change.desired
-            assert desired is not None
-            attrs: dict[str, Any] = dict(desired.attributes)
-            if "token" in desired.sensitive:
-                secret = desired.secrets.get("token")
+        attrs: dict[str, Any] = {}
+        if change.desired is not None:
+            attrs = dict(change.desired.attributes)
+            if "token" in change.desired.sensitive:
+                secret = change.desired.secrets.get("token")
                 attrs["token"] = (
                     hashlib.sha256(secret.reveal().encode()).hexdigest() if secret else None
                 )
-            if change.action is Action.CREATE:
-                existing = objs.get(key)
-                if existing is not None:  # idempotent retry: created by an earlier attempt
-                    existing["attributes"] = attrs
-                    self.live.save()
-                    return Outcome(server_id=existing["id"], pending=existing.get("pending"))
-                pending = "invite not accepted" if change.address.kind == "member" else None
-                server_id = uuid.uuid4().hex
-                objs[key] = {"id": server_id, "attributes": attrs, "pending": pending}
-                self.live.save()
-                return Outcome(server_id=server_id, pending=pending)
-            obj = objs.get(key)
-            if obj is None:
-                raise ProviderError(change.address, "not found")
-            obj["attributes"] = {**obj["attributes"], **attrs}
-            self.live.save()
-            return Outcome(server_id=obj["id"])
+        outcome: Outcome = self.live.update(lambda objs: _write(change, key, attrs, objs))
+        return outcome
 
     def stats(self) -> dict[str, JSON]:
         return {"requests": self._requests}
 
     def close(self) -> None:
         return None
+
+
+def _write(change: Change, key: str, attrs: dict[str, Any], objs: Objects) -> Outcome:
+    """One change to the live objects (``LiveStore.update`` saves them)."""
+    if change.action is Action.DELETE:
+        objs.pop(key, None)
+        return Outcome()
+    if change.action is Action.CREATE:
+        existing = objs.get(key)
+        if existing is not None:  # idempotent retry: created by an earlier attempt
+            existing["attributes"] = attrs
+            return Outcome(server_id=existing["id"], pending=existing.get("pending"))
+        pending = "invite not accepted" if change.address.kind == "member" else None
+        server_id = uuid.uuid4().hex
+        objs[key] = {"id": server_id, "attributes": attrs, "pending": pending}
+        return Outcome(server_id=server_id, pending=pending)
+    obj = objs.get(key)
+    if obj is None:
+        raise ProviderError(change.address, "not found")
+    obj["attributes"] = {**obj["attributes"], **attrs}
+    return Outcome(server_id=obj["id"])
 
 
 def _open(section: MemorySection, store: StateStore) -> MemoryProvider:
