@@ -76,9 +76,14 @@ class _Run:
         index: dict[Address, int] = {}
         for i, change in enumerate(self.changes):
             index.setdefault(change.address, i)
-        # Dependencies outside the plan are already satisfied (nothing to do for them).
+        # Dependencies outside the plan are already satisfied (nothing to do for them), and so
+        # are changes the system cannot apply (``cannot_apply``: their object exists).
         self.deps: list[set[int]] = [
-            {index[a] for a in c.depends_on if a in index and index[a] != i}
+            {
+                index[a]
+                for a in c.depends_on
+                if a in index and index[a] != i and not self.changes[index[a]].cannot_apply
+            }
             for i, c in enumerate(self.changes)
         ]
         self.dependents: list[set[int]] = [set() for _ in self.changes]

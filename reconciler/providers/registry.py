@@ -26,6 +26,7 @@ _MODULES: dict[str, str] = {
     "phase": "reconciler.providers.phase.plugin",
     "messages": "reconciler.providers.messages.plugin",
     "flagsmith": "reconciler.providers.flagsmith.plugin",
+    "connect": "reconciler.providers.connect.plugin",
 }
 
 VARIABLE = "RECONCILER_PLUGINS"
