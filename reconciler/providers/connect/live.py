@@ -121,6 +121,8 @@ class Reader:
         }
         attrs |= _unexported(mem, want, PROGRAM_UNEXPORTED)
         uuid = mem.get("id") or (want.id if want is not None else None)
+        if mem.get("id") is None and uuid is not None:
+            self.store.set_id(a, str(uuid))  # pinned in the spec (the export never shows it)
         meta: dict[str, JSON] = {"export_id": p.id}
         return Resource(a, attrs, id=None if uuid is None else str(uuid), meta=meta), p.id
 
