@@ -8,7 +8,8 @@ test hooks. No credentials (loopback only).
 ``GET /_sandbox/state/``               every table as stored (key and token hashes only)
 ``POST /_sandbox/invites/accept/``     ``{phone, opportunity?}``: the worker accepts the invite
 ``POST /_sandbox/connectid/``          ``{phones: [...]}``: numbers that now have an account
-``POST /_sandbox/hq/``                 ``{down?: bool, keys?: [...]}``: HQ outage, accepted keys
+``POST /_sandbox/hq/``                 ``{down?, keys?, apps?}``: HQ outage, accepted keys, apps
+                                       (``{domain: {app_id: {name, modules|deliver_units}}}``)
 ``POST /_sandbox/tokens/``             ``{user, scopes, expires_in}``: mint an OAuth token
 ``POST /_sandbox/changes/``            out-of-band edits ``{"changes": [{"op": ...}]}`` (below)
 ``GET|DELETE /_sandbox/counters/``     requests per ``METHOD /route`` and ``total``
@@ -92,6 +93,8 @@ def _dispatch(
         fake["down"] = bool(body.get("down", fake.get("down", False)))
         if "keys" in body:
             fake["keys"] = sorted(fake["keys"] + [digest(str(k)) for k in body["keys"]])
+        for domain, apps in (body.get("apps") or {}).items():
+            fake["apps"].setdefault(str(domain), {}).update(apps)
         return {"down": fake["down"]}
     if route == ("POST", "tokens"):
         user = next(u for u in store.rows("users") if u["email"] == body["user"])
