@@ -3,6 +3,8 @@ changes. The connection block written holds ``${env:…}`` references, never val
 
 from __future__ import annotations
 
+import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +40,22 @@ def connection_template(plugin: ProviderPlugin) -> dict[str, str]:
     }
 
 
+def optional_connection(plugin: ProviderPlugin, env: Mapping[str, str] | None) -> dict[str, str]:
+    """Optional connection fields the export reads with when their variables are set: a
+    plugin's ``connection_optional`` attribute (``{field: "${env:VAR}"}``; Phase: the console
+    login, the only way to read grants on end-to-end encrypted apps)."""
+    own = getattr(plugin, "connection_optional", None)
+    if not isinstance(own, Mapping):
+        return {}
+    environ = os.environ if env is None else env
+    out = {}
+    for name, ref in own.items():
+        found = re.fullmatch(r"\$\{env:([^}]+)\}", str(ref))
+        if found is not None and environ.get(found.group(1)):
+            out[str(name)] = str(ref)
+    return out
+
+
 def export(
     provider_name: str,
     out_path: Path,
@@ -50,6 +68,10 @@ def export(
     The provider is reached through the same connection block the written spec holds, resolved
     from the environment, so planning the written spec (same environment) gives no changes.
     No prune scope is written: adopting a system never deletes anything by surprise.
+    The read also uses the optional connection fields whose variables are set
+    (``optional_connection``); the written block holds the template's fields plus those the
+    provider's export returns under ``connection`` (what the written spec needs to manage
+    everything exported, e.g. Phase's console login when the organisation has E2EE apps).
     """
     registry = plugins() if registry is None else registry
     plugin = registry.get(provider_name)
@@ -58,7 +80,8 @@ def export(
     if plugin.export is None:
         raise ReconcilerError(f"provider {provider_name!r} cannot export its live state")
     connection = connection_template(plugin)
-    document: dict[str, Any] = {"version": 1, provider_name: {"connection": connection}}
+    reading = {**connection, **optional_connection(plugin, env)}
+    document: dict[str, Any] = {"version": 1, provider_name: {"connection": reading}}
     spec = _load_connection(document, out_path, env, {provider_name: plugin})
     store = open_store(out_path, env)
     try:
@@ -70,6 +93,8 @@ def export(
     finally:
         store.close()
     body = {k: v for k, v in exported.items() if k != "connection" and v not in ({}, [], None)}
+    needed = exported.get("connection")
+    connection = {**connection, **(needed if isinstance(needed, Mapping) else {})}
     document[provider_name] = {"connection": connection, **body}
     _write_yaml(
         document,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.model.resource import JSON, Resource
@@ -23,13 +23,22 @@ def open_provider(section: PhaseSection, store: StateStore) -> PhaseProvider:
     return PhaseProvider(conn.url, conn.token, conn.rate_limit, store=store, console=console)
 
 
+# The console login an exported spec holds when the organisation has E2EE apps (read with it
+# when these variables are set: only it reads, and then manages, grants on those apps).
+LOGIN = {"email": "${env:PHASE_EMAIL}", "password": "${env:PHASE_PASSWORD}"}
+
+
 def export(provider: Provider) -> dict[str, Any]:
     """The live organisation as a ``phase:`` section: custom roles, apps and their
     environments, service accounts, members with their access, teams.
 
+    When the organisation has end-to-end encrypted apps and the read had the console login
+    (``PHASE_EMAIL`` / ``PHASE_PASSWORD`` set), the grants on them are exported too and the
+    written ``connection`` holds ``email``/``password`` references, so the spec manages them;
+    without the login they are left out and a comment on ``connection`` says how to add them.
+
     Left out: service-account tokens (their secrets cannot be read back, so they stay
-    unmanaged), the applying principal (never managed), invites not yet accepted, grants on
-    end-to-end encrypted apps (an exported spec has no console login to make them), and every
+    unmanaged), the applying principal (never managed), invites not yet accepted, and every
     object but the oldest of several sharing a name (the exported one is pinned with ``id:``;
     the others stay unmanaged). Planning the written spec gives no changes.
     """
@@ -37,6 +46,7 @@ def export(provider: Provider) -> dict[str, Any]:
     live = provider.read(State())
     index = provider.index
     out: dict[str, Any] = {section: {} for section in SECTIONS.values()}
+    out["connection"] = _login(provider, live)
     names = {r.address.name for r in live.resources()}
     seen = _Seen(
         envs=_environments(live),
@@ -148,6 +158,30 @@ EXPORTERS: dict[str, Callable[[Resource, _Seen], dict[str, Any] | None]] = {
 }
 
 
-PLUGIN = ProviderPlugin(
+def _login(provider: PhaseProvider, live: State) -> dict[str, str]:
+    """The connection fields the exported spec needs besides url and token (see ``export``)."""
+    e2ee = sorted(r.address.name for r in live.of_kind(NAME, "app") if r.attributes["sse"] is False)
+    if not e2ee:
+        return {}
+    if provider.e2ee:
+        return dict(LOGIN)
+    return {
+        "#": f"The organisation has end-to-end encrypted apps ({', '.join(e2ee)}): their\n"
+        "grants are read and managed with the console login. Set PHASE_EMAIL and\n"
+        "PHASE_PASSWORD and export again to add them, with email/password references here."
+    }
+
+
+@dataclass(frozen=True)
+class PhasePlugin(ProviderPlugin):
+    """The plugin record plus the connection fields export uses (``engine.adoption``)."""
+
+    connection_template: Mapping[str, str] = field(
+        default_factory=lambda: {"url": "${env:PHASE_URL}", "token": "${env:PHASE_TOKEN}"}
+    )
+    connection_optional: Mapping[str, str] = field(default_factory=lambda: dict(LOGIN))
+
+
+PLUGIN = PhasePlugin(
     name=NAME, section=PhaseSection, compile=compile_section, open=open_provider, export=export
 )

@@ -1,6 +1,6 @@
 """cascade: what a Phase delete takes with it on the server (``Change.cascade``; pure).
 
-From the delete side effects of docs/phase-api.md#deletes (contracts/phase.md §8 item 8):
+From the delete side effects of docs/phase-api.md#deletes:
 
 * an **app** (hard delete): its environments (live objects: counted by the delete limits),
   all their secrets, and the grants of every member, service account and team holding it;
