@@ -42,7 +42,7 @@ ORG = [
     r("member", "new@acme.test", access={}),  # an invite: no access
     r("service_account", "ci", meta={"access": {"pay": ["Prod"]}}, team=None),
     r("service_account", "bot", meta={"access": {}}, team="platform"),
-    r("sa_token", "ci/deploy"),
+    r("sa_token", "ci/deploy", store="secret:pay/Prod:/ci/CI_TOKEN"),  # written there by apply
     r("sa_token", "ci/deploy#12345678"),
     r("sa_token", "bot/main"),
     r(
@@ -66,6 +66,7 @@ def test_an_app_takes_its_environments_their_secrets_and_every_grant_on_it() -> 
     assert cascade.counts == {
         "environments": 2,
         "secrets": None,  # never listed: the list decrypts every value
+        "stored tokens": 1,
         "member grants": 2,
         "service account grants": 1,
         "team grants": 1,
@@ -77,7 +78,12 @@ def test_an_app_takes_its_environments_their_secrets_and_every_grant_on_it() -> 
 
 def test_an_environment_a_service_account_and_a_team() -> None:
     env = cascade_of(gone(by_label("environment", "pay/Prod")), LIVE)
-    assert env == Cascade((), {"secrets": None, "member grants": 1, "service account grants": 1})
+    assert env == Cascade(
+        (),
+        {"secrets": None, "stored tokens": 1, "member grants": 1, "service account grants": 1},
+    )
+    dev = cascade_of(gone(by_label("environment", "pay/Dev")), LIVE)
+    assert dev.counts == {"secrets": None, "member grants": 2, "team grants": 1}
     sa = cascade_of(gone(by_label("service_account", "ci")), LIVE)
     assert sa.objects == (a("sa_token", "ci/deploy"), a("sa_token", "ci/deploy#12345678"))
     assert sa.counts == {"service account tokens": 2}

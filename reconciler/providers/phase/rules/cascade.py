@@ -3,8 +3,11 @@
 From the delete side effects of docs/phase-api.md#deletes:
 
 * an **app** (hard delete): its environments (live objects: counted by the delete limits),
-  all their secrets, and the grants of every member, service account and team holding it;
-* an **environment** (hard delete): its secrets and the grants of the principals holding it;
+  all their secrets (among them the service-account tokens ``store:`` writes there: "stored
+  tokens", whose users lose them), and the grants of every member, service account and team
+  holding it;
+* an **environment** (hard delete): its secrets (and stored tokens) and the grants of the
+  principals holding it;
 * a **service account** (soft delete): its tokens (live objects);
 * a **team** (soft delete): the service accounts it owns and their tokens (live objects), and
   the access its members and service accounts held through it.
@@ -42,11 +45,13 @@ def cascade_of(change: Change, live: State) -> Cascade:
         counts: dict[str, int | None] = {"environments": len(envs)}
         if envs:
             counts["secrets"] = None
+        counts["stored tokens"] = _stored(live, name, None)
         counts.update(_grants(live, name, None))
         return Cascade(tuple(envs), _nonzero(counts))
     if kind == "environment":
         app, env = n.split_key(name)
-        return Cascade((), _nonzero({"secrets": None, **_grants(live, app, env)}))
+        counts = {"secrets": None, "stored tokens": _stored(live, app, env)}
+        return Cascade((), _nonzero({**counts, **_grants(live, app, env)}))
     if kind == "service_account":
         tokens = _children(live, "sa_token", name)
         return Cascade(tuple(tokens), _nonzero({"service account tokens": len(tokens)}))
@@ -60,6 +65,20 @@ def _children(live: State, kind: str, parent: str) -> list[Address]:
     return sorted(
         r.address for r in live.of_kind(NAME, kind) if n.split_key(r.address.name)[0] == parent
     )
+
+
+def _stored(live: State, app: str, env: str | None) -> int:
+    """How many live tokens have their secret stored in ``app`` (or its environment ``env``):
+    their ``store`` is ``secret:<app>/<env>:<path>/<KEY>`` (``compile.store_target``)."""
+    count = 0
+    for token in live.of_kind(NAME, "sa_token"):
+        store = token.attributes.get("store")
+        if not isinstance(store, str) or not store.startswith("secret:"):
+            continue
+        where = store.removeprefix("secret:").partition(":/")[0]
+        held_app, held_env = n.split_key(where)
+        count += held_app == app and env in (None, held_env)
+    return count
 
 
 def _grants(live: State, app: str, env: str | None) -> dict[str, int | None]:
