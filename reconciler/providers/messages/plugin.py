@@ -26,9 +26,9 @@ def open_provider(section: MessagesSection, store: StateStore) -> MessagesProvid
 
 def export(provider: Provider) -> dict[str, Any]:
     """The live server as a ``messages:`` section: every visible domain; with an admin token
-    also each domain's admins, mailboxes and their accesses. The unreadable domain fields are
-    left out, with a comment saying so (``#`` key). Planning the written spec gives no
-    changes."""
+    (``MESSAGES_ADMIN_TOKEN`` set) also each domain's admins, mailboxes and their accesses,
+    and the token in the written connection. The unreadable domain fields are left out, with
+    a comment saying so (``#`` key). Planning the written spec gives no changes."""
     assert isinstance(provider, MessagesProvider)
     live = provider.read(State())
     domains: dict[str, dict[str, Any]] = {}
@@ -65,24 +65,22 @@ def export(provider: Provider) -> dict[str, Any]:
             continue  # implied: the server makes the owner admin
         box.setdefault("access", {})[who] = r.attributes["role"]
     out: dict[str, Any] = {"domains": domains}
+    if any("admins" in d or "mailboxes" in d for d in domains.values()):
+        out["connection"] = dict(ADMIN_TOKEN)  # the written spec manages them through it
     if deploycenter:
         out["entitlements"] = "deploycenter"
     return out
 
 
+ADMIN_TOKEN = {"admin_token": "${env:MESSAGES_ADMIN_TOKEN}"}
+
+
 @dataclass(frozen=True)
 class MessagesPlugin(ProviderPlugin):
-    """The plugin record plus the connection block an exported spec uses: the admin token is
-    included (export reads admins and mailboxes through it)."""
+    """The plugin record plus the optional connection field export reads with when its
+    variable is set: the admin token (admins and mailboxes are read through it)."""
 
-    connection_template: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "url": "${env:MESSAGES_URL}",
-            "channel_id": "${env:MESSAGES_CHANNEL_ID}",
-            "api_key": "${env:MESSAGES_API_KEY}",
-            "admin_token": "${env:MESSAGES_ADMIN_TOKEN}",
-        }
-    )
+    connection_optional: Mapping[str, str] = field(default_factory=lambda: dict(ADMIN_TOKEN))
 
 
 PLUGIN = MessagesPlugin(

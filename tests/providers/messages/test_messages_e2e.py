@@ -163,3 +163,14 @@ def test_a_pruned_mailbox_goes_with_its_accesses(org: Org) -> None:
     applied = org.run("apply", str(org.spec), "--auto-approve", "--allow-deletes")
     assert applied.exit_code == 0, applied.output
     assert org.run("plan", str(org.spec), "--detailed-exitcode").exit_code == 0
+
+
+def test_export_without_the_admin_token_writes_domains_only(org: Org) -> None:
+    org.converge()
+    org.monkeypatch.delenv("MESSAGES_ADMIN_TOKEN")
+    out = org.tmp / "domains-only.yaml"
+    assert org.run("export", "--provider", "messages", str(out)).exit_code == 0
+    text = out.read_text()
+    assert "admin_token" not in text and "mailboxes" not in text and "acme.fr" in text
+    replan = org.run("plan", str(out), "--detailed-exitcode")
+    assert replan.exit_code == 0, replan.output
