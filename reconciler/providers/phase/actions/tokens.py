@@ -42,7 +42,6 @@ def create(work: Work, change: Change) -> Outcome:
         minted = work.minted.pop(a.name, None)
         initial_id = work.index.tokens.get(a.name)
     if minted is not None and initial_id is not None:  # minted with its service account
-        work.id("sas", n.split_key(a.name)[0], a)
         _store(work, a, change.resource.meta.get("store"), minted)
         _stored(work, a, initial_id, change.resource.attributes.get("store"))
         return Outcome(server_id=initial_id, message="stored the initial token")
