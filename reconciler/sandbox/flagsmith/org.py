@@ -207,7 +207,7 @@ def group_users(call: Call) -> Response:
     for uid in wanted:
         if call.store.membership(found["organisation"], uid) is None:
             raise invalid("Some users not found")  # users.views: UserIdsSerializer
-    if call.path.get("op") == "add-users" or call.url.rstrip("/").endswith("add-users"):
+    if call.url.rstrip("/").endswith("add-users"):
         found["users"] = sorted(set(found["users"]) | set(wanted))
     else:
         found["users"] = [u for u in found["users"] if u not in wanted]
