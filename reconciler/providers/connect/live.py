@@ -119,7 +119,7 @@ class Reader:
             "delivery_type": p.delivery_type,
             "currency": p.currency,
         }
-        attrs |= _unexported(mem, want, PROGRAM_UNEXPORTED)
+        attrs |= _unexported(_applied(mem), want, PROGRAM_UNEXPORTED)
         uuid = mem.get("id") or (want.id if want is not None else None)
         if mem.get("id") is None and uuid is not None:
             self.store.set_id(a, str(uuid))  # pinned in the spec (the export never shows it)
@@ -203,8 +203,7 @@ class Reader:
     ) -> Resource:
         if mem.get("export_id") is None:
             self.store.set_record(a, "export_id", o.id)
-        applied = mem.get("applied") if isinstance(mem.get("applied"), Mapping) else {}
-        assert isinstance(applied, Mapping)
+        applied = _applied(mem)
         wanted = want.attributes if want is not None else {}
         learn: dict[str, JSON] = {
             "cc_domain": o.learn_app.cc_domain,
@@ -299,16 +298,21 @@ class Reader:
         return out
 
 
+def _applied(mem: Mapping[str, JSON]) -> Mapping[str, JSON]:
+    """What apply recorded as sent for an object (``applied``), or nothing."""
+    found = mem.get("applied")
+    return found if isinstance(found, Mapping) else {}
+
+
 def _unexported(
     applied: Mapping[str, JSON], want: Resource | None, fields: tuple[str, ...]
 ) -> dict[str, JSON]:
     """Fields the export never shows: what was last applied, else the spec's value (nothing
     to verify against: an object made elsewhere)."""
-    recorded = applied.get("applied") if "applied" in applied else applied
     out: dict[str, JSON] = {}
     for field in fields:
-        if isinstance(recorded, Mapping) and field in recorded:
-            out[field] = recorded[field]
+        if field in applied:
+            out[field] = applied[field]
         elif want is not None and field in want.attributes:
             out[field] = want.attributes[field]
     return out

@@ -11,6 +11,7 @@ test hooks. No credentials (loopback only).
 ``POST /_sandbox/hq/``                 ``{down?, keys?, apps?}``: HQ outage, accepted keys, apps
                                        (``{domain: {app_id: {name, modules|deliver_units}}}``)
 ``POST /_sandbox/tokens/``             ``{user, scopes, expires_in}``: mint an OAuth token
+``POST /_sandbox/members/``            ``{organization, email, role}``: a user joins; a token
 ``POST /_sandbox/changes/``            out-of-band edits ``{"changes": [{"op": ...}]}`` (below)
 ``GET|DELETE /_sandbox/counters/``     requests per ``METHOD /route`` and ``total``
 ``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``wire.Faults``)
@@ -100,6 +101,8 @@ def _dispatch(
         user = next(u for u in store.rows("users") if u["email"] == body["user"])
         scopes = [str(s) for s in body.get("scopes", ["read", "write", "export"])]
         return {"token": mint(store, user["id"], scopes, int(body.get("expires_in", 1209600)))}
+    if route == ("POST", "members"):
+        return _member(store, str(body["organization"]), str(body["email"]), body.get("role"))
     if route == ("POST", "changes"):
         return {"changes": [_change(store, c) for c in body.get("changes") or []]}
     if parts == ["counters"] and method in ("GET", "DELETE"):
@@ -113,6 +116,23 @@ def _dispatch(
             runtime.faults = _faults(body)
         return dataclasses.asdict(runtime.faults)
     raise ApiError(404, f"sandbox: no control {method} /_sandbox/{'/'.join(parts)}/")
+
+
+def _member(store: Store, org: str, email: str, role: Any) -> dict[str, Any]:
+    """A user (made when unknown) joins ``org`` with ``role`` (admin or member); returns a
+    fresh token of theirs with scopes read, write and export."""
+    if store.org(org) is None:
+        raise ApiError(404, f"sandbox: no organisation {org!r}")
+    user = next((u for u in store.rows("users") if u["email"] == email), None)
+    if user is None:
+        user = store.insert(
+            "users", {"username": email.split("@")[0], "name": email, "phone": "", "email": email}
+        )
+    if not store.rows("memberships", organization=org, user=user["id"]):
+        store.insert(
+            "memberships", {"organization": org, "user": user["id"], "role": role or "member"}
+        )
+    return {"token": mint(store, user["id"], ["read", "write", "export"], 1209600)}
 
 
 def _faults(body: Any) -> Faults:

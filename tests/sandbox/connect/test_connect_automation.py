@@ -167,3 +167,23 @@ def test_deliver_units_shared_by_the_app_record(api: Api) -> None:
         f"/api/opportunities/{second['opportunity_id']}/payment_units/", {"payment_units": [pu]}
     )
     assert refused.status_code == 400
+
+
+def test_hq_key_is_bound_to_the_first_user_who_sends_it(api: Api) -> None:
+    program = api.program()["program_id"]
+    api.accepted_partner(program)
+    api.opportunity(program)
+    other = api.control(
+        "members", {"organization": "acme-pm", "email": "second@acme-pm.org", "role": "admin"}
+    )["token"]
+    answer = api.post(
+        f"/api/programs/{program}/opportunities/",
+        api.opportunity_body(name="Second", total_budget=100),
+        token=other,
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {"api_key": ["This API key is already registered to another user."]}
+    member = api.control(
+        "members", {"organization": "acme-pm", "email": "viewer@acme-pm.org", "role": "member"}
+    )["token"]
+    assert api.post(f"/api/programs/{program}/applications/", {}, token=member).status_code == 403
