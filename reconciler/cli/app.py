@@ -239,7 +239,7 @@ def drift(
         from reconciler.plan.drift import render_drift
 
         with paused_gc(), _session(path, out) as session:
-            fresh, report = session.drift()
+            _, report = session.drift()
             text = render_drift(report, fmt.value)
         if out_file is not None:
             try:

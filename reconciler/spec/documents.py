@@ -41,8 +41,7 @@ class Safety(BaseModel):
         default=10,
         ge=0,
         le=1_000_000,
-        description="Most deletes one plan may hold (all providers together; at most "
-        "1,000,000).",
+        description="Most deletes one plan may hold (all providers together; at most 1,000,000).",
     )
     max_delete_share: float = Field(
         default=0.5,
