@@ -36,7 +36,7 @@ from reconciler.plan.plan import Plan
 from reconciler.providers.base import Outcome, Provider
 from reconciler.secrets.redact import redact
 from reconciler.secrets.value import Secret
-from reconciler.state.store import StateStore
+from reconciler.state.store import StateStore, now
 
 _FINGERPRINT_PREFIX = "hmac-"
 
@@ -67,6 +67,8 @@ class _Run:
         on_event: Callable[[Event], None] | None,
     ) -> None:
         self.changes = plan.changes
+        self.plan = plan
+        self._digest: str | None = None  # names the run that set a write-only value (lazy)
         self.providers = providers
         self.store = store
         self.on_event = on_event
@@ -240,8 +242,19 @@ class _Run:
         desired = change.desired
         if desired is None:
             return
-        for attribute, fingerprint in _fingerprints(desired, self.store):
+        fingerprints = _fingerprints(desired, self.store)
+        for attribute, fingerprint in fingerprints:
             self.store.set_fingerprint(change.address, attribute, fingerprint)
+        changed = {d.path for d in change.diffs if d.sensitive}
+        sent = [a for a, _ in fingerprints if change.action is Action.CREATE or a in changed]
+        if sent:
+            # when, and by which plan, each write-only value was last sent (``reconciler access``)
+            kept = self.store.get_record(change.address, "secrets_set")
+            record = dict(kept) if isinstance(kept, Mapping) else {}
+            if self._digest is None:
+                self._digest = self.plan.digest[:12]
+            record.update({a: {"at": now(), "plan": self._digest} for a in sent})
+            self.store.set_record(change.address, "secrets_set", record)
 
 
 def _fingerprints(desired: Resource, store: StateStore) -> list[tuple[str, str]]:

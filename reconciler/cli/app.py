@@ -32,6 +32,7 @@ from typing import Annotated
 import typer
 
 from reconciler import engine
+from reconciler.cli.access_cmd import AccessFormat, access_body
 from reconciler.cli.output import Output
 from reconciler.cli.running import DriftFormat, PlanFormat, run
 from reconciler.cli.running import open_session as _session
@@ -254,6 +255,24 @@ def drift(
         return 2 if report.drift else 0
 
     _run(body)
+
+
+@app.command()
+def access(
+    path: PathArg,
+    fmt: Annotated[AccessFormat, typer.Option("--format", help="Report format.")] = (
+        AccessFormat.text
+    ),
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the report here.")] = None,
+    principal: Annotated[
+        str | None, typer.Option("--principal", help="Only principals whose address has this.")
+    ] = None,
+    resource: Annotated[
+        str | None, typer.Option("--resource", help="Only resources whose address has this.")
+    ] = None,
+) -> None:
+    """Who can read what: effective access across every managed system (read-only)."""
+    _run(lambda out: access_body(path, fmt, out_file, principal, resource, out))
 
 
 @app.command()

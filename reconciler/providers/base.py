@@ -19,6 +19,7 @@ from reconciler.address import Address
 from reconciler.errors import Location
 from reconciler.model.resource import JSON, Resource
 from reconciler.model.state import State
+from reconciler.plan.access import AccessFn
 from reconciler.plan.change import Change
 from reconciler.plan.plan import Violation
 from reconciler.state.store import StateStore
@@ -126,6 +127,7 @@ class ProviderPlugin:
     for dangling references.
     ``open``: section + state store -> connected Provider (no network until used).
     ``export``: connected Provider -> spec section as plain data (for ``reconciler export``).
+    ``access``: the provider's effective-access derivation (``reconciler access``), if any.
     """
 
     name: str
@@ -133,3 +135,5 @@ class ProviderPlugin:
     compile: Callable[[Any, CompileContext], Compiled]
     open: Callable[[Any, StateStore], Provider]
     export: Callable[[Provider], dict[str, Any]] | None = None
+    access: AccessFn | None = None
+    """``(desired, live) -> AccessView``: who can read what (``plan.access``); pure."""

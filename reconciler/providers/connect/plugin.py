@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reconciler.providers.base import ProviderPlugin
 
+from .access import access
 from .compile import NAME, compile_section
 from .export import export
 from .provider import ConnectProvider
@@ -15,4 +16,5 @@ PLUGIN = ProviderPlugin(
     compile=compile_section,
     open=ConnectProvider,
     export=export,
+    access=access,
 )

@@ -18,6 +18,7 @@ from typing import Any
 from reconciler.model.resource import Resource
 from reconciler.model.state import State
 from reconciler.providers.base import Provider, ProviderPlugin
+from reconciler.providers.flagsmith.access import access
 from reconciler.providers.flagsmith.compile import NAME, SECRETS, addr, compile_section
 from reconciler.providers.flagsmith.provider import FlagsmithProvider
 from reconciler.providers.flagsmith.spec import FlagsmithSection
@@ -138,4 +139,5 @@ PLUGIN = FlagsmithPlugin(
     compile=compile_section,
     open=open_provider,
     export=export,
+    access=access,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.model.state import State
 from reconciler.providers.base import Provider, ProviderPlugin
+from reconciler.providers.messages.access import access
 from reconciler.providers.messages.compile import compile_section
 from reconciler.providers.messages.provider import MessagesProvider
 from reconciler.providers.messages.spec import MessagesSection
@@ -89,4 +90,5 @@ PLUGIN = MessagesPlugin(
     compile=compile_section,
     open=open_provider,
     export=export,
+    access=access,
 )

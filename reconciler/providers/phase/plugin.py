@@ -10,6 +10,7 @@ from reconciler.model.resource import JSON, Resource
 from reconciler.model.state import State
 from reconciler.providers.base import Provider, ProviderPlugin
 from reconciler.providers.phase import normalise as n
+from reconciler.providers.phase.access import access
 from reconciler.providers.phase.compile import NAME, compile_section
 from reconciler.providers.phase.provider import PhaseProvider
 from reconciler.providers.phase.spec import PhaseSection
@@ -183,5 +184,10 @@ class PhasePlugin(ProviderPlugin):
 
 
 PLUGIN = PhasePlugin(
-    name=NAME, section=PhaseSection, compile=compile_section, open=open_provider, export=export
+    name=NAME,
+    section=PhaseSection,
+    compile=compile_section,
+    open=open_provider,
+    export=export,
+    access=access,
 )

@@ -25,6 +25,7 @@ from reconciler.plan.change import Change
 from reconciler.plan.plan import Violation
 from reconciler.providers.base import Capabilities, Outcome
 from reconciler.providers.phase import actions, rules
+from reconciler.providers.phase.access import record_revocations
 from reconciler.providers.phase.client import PhaseClient, pacing_budget
 from reconciler.providers.phase.compile import COLLECTIONS, KINDS, NAME
 from reconciler.providers.phase.console import Console
@@ -145,4 +146,6 @@ class PhaseProvider:
         """Apply one change with its kind's handler (``actions.HANDLERS``)."""
         if not self._read_once:
             self.read(State())
-        return actions.apply(self.work, change)
+        outcome = actions.apply(self.work, change)
+        record_revocations(change, self.work)  # key custody: who lost an E2EE key, and when
+        return outcome
