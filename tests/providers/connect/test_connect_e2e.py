@@ -4,6 +4,7 @@ accept; changed immutable fields are drift that apply leaves alone; additions ar
 
 from __future__ import annotations
 
+import httpx
 from connect_org import Org
 
 P = "connect.program.malaria-2027"
@@ -97,3 +98,29 @@ def test_additions_are_creates_and_removals_are_reported(org: Org) -> None:
     assert "the API has no delete" in plan.output
     assert org.apply().exit_code == 0
     assert len(org.table("invites")) == 2
+
+
+def test_two_live_programs_with_the_spec_name_are_an_error_naming_both(org: Org) -> None:
+    body = {
+        "name": "Malaria 2027",
+        "description": "made in Connect",
+        "organization": "acme-pm",
+        "delivery_type": "malaria",
+        "budget": 1000,
+        "currency": "USD",
+        "country": "Kenya",
+        "start_date": "2027-01-01",
+        "end_date": "2027-12-31",
+    }
+    headers = {"Authorization": f"Bearer {org.credentials['CONNECT_TOKEN']}"}
+    for _ in range(2):
+        made = httpx.post(
+            f"{org.credentials['CONNECT_URL']}/api/programs/", json=body, headers=headers
+        )
+        assert made.status_code == 201
+    ids = [p["id"] for p in org.table("programs")]
+    result = org.run("plan", str(org.spec))
+    assert result.exit_code == 1
+    assert f"{P}: two live programs of acme-pm are named 'Malaria 2027'" in result.output
+    assert f"export ids {ids[0]} and {ids[1]}" in result.output
+    assert "Traceback" not in result.output
