@@ -124,3 +124,20 @@ def test_two_live_programs_with_the_spec_name_are_an_error_naming_both(org: Org)
     assert f"{P}: two live programs of acme-pm are named 'Malaria 2027'" in result.output
     assert f"export ids {ids[0]} and {ids[1]}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_application_left_invited_is_accepted_by_the_next_run(org: Org) -> None:
+    only = "POST /api/programs/{program}/applications/{application}/accept/"
+    org.ctl("POST", "faults/", {"errors": 1, "error_status": 400, "only": only})
+    failed = org.apply()
+    assert failed.exit_code == 1
+    assert [a["status"] for a in org.table("applications")] == ["invited"]
+    planned = org.plan_json()
+    partner = next(c for c in planned["changes"] if c["address"].startswith("connect.partner."))
+    assert partner["action"] == "update"
+    assert partner["diffs"] == [
+        {"path": "status", "before": "invited", "after": "accepted", "sensitive": False}
+    ]
+    org.converge()
+    assert [a["status"] for a in org.table("applications")] == ["accepted"]
+    assert len(org.table("applications")) == 1
