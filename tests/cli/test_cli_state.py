@@ -42,7 +42,8 @@ def test_list_show_and_mv_on_sqlite(org: Org) -> None:
     rows = listing(org)
     assert [r[0] for r in rows] == ADDRESSES
     api = next(r for r in rows if r[0] == "memory.item.api")
-    assert api[1].startswith("id=") and api[2:] == ["fingerprints=1", "records=0"]
+    # the one record: when, and by which plan, the write-only token was sent
+    assert api[1].startswith("id=") and api[2:] == ["fingerprints=1", "records=1"]
 
     shown = org.run("state", "show", "memory.item.api", "--spec", str(org.spec))
     assert shown.exit_code == 0, shown.output
@@ -51,6 +52,7 @@ def test_list_show_and_mv_on_sqlite(org: Org) -> None:
     assert document["id"] == org.objects()["memory.item.api"]["id"]
     assert document["fingerprints"]["token"].startswith("hmac-sha256:")
     assert "PLAINTEXT" not in shown.stdout  # a fingerprint, never the token
+    assert set(document["records"]["secrets_set"]["token"]) == {"at", "plan"}
 
     unknown = org.run("state", "show", "memory.item.nothing", "--spec", str(org.spec))
     assert unknown.exit_code == 1 and "memory.item.nothing: no state" in unknown.stderr
@@ -87,7 +89,7 @@ def test_migrate_to_postgres_keeps_ids_fingerprints_and_key(
     monkeypatch.setenv("RECONCILER_FINGERPRINT_KEY", key_hex)  # the key the applies used
     done = org.run("state", "migrate", "--to", url, "--spec", str(org.spec))
     assert done.exit_code == 0, done.output
-    assert "Migrated 4 addresses (4 ids, 1 fingerprints, 0 records)" in done.stderr
+    assert "Migrated 4 addresses (4 ids, 1 fingerprints, 1 records)" in done.stderr
     again = org.run("state", "migrate", "--to", url, "--spec", str(org.spec))
     assert again.exit_code == 1 and "already holds state" in again.stderr
 
