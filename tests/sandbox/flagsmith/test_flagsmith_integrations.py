@@ -119,3 +119,18 @@ def test_github_configuration_and_repositories(api: Api) -> None:
     assert api.call("GET", repos).json()["results"][0]["repository_name"] == "web"
     assert api.call("DELETE", f"{base}{made.json()['id']}/").status_code == 204
     assert api.stored("repositories") == []
+
+
+def test_repositories_need_every_field_on_put(api: Api) -> None:
+    web = api.project()
+    gid = api.call(
+        "POST", "/organisations/1/integrations/github/", json={"installation_id": "1"}
+    ).json()["id"]
+    repos = f"/organisations/1/integrations/github/{gid}/repositories/"
+    body = {"project": web["id"], "repository_owner": "acme", "repository_name": "web"}
+    rid = api.call("POST", repos, json=body).json()["id"]
+    partial = api.call("PUT", f"{repos}{rid}/", json={"tagging_enabled": True})
+    assert partial.status_code == 400 and "project" in partial.json()
+    full = api.call("PUT", f"{repos}{rid}/", json={**body, "repository_name": "site"})
+    assert full.json()["repository_name"] == "site"
+    assert api.call("GET", f"/organisations/1/integrations/github/{gid}/").json()["id"] == gid

@@ -83,3 +83,25 @@ def test_grants_on_projects_and_environments(api: Api) -> None:
     assert ok.status_code == 201
     assert api.call("DELETE", f"{ebase}/user-permissions/{ok.json()['id']}/").status_code == 204
     assert api.call("GET", f"{ebase}/user-permissions/").json() == []
+
+
+def test_detail_routes(api: Api) -> None:
+    web = api.project()
+    renamed = api.call("PATCH", f"/projects/{web['id']}/", json={"name": "www"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "www"
+    made = api.call("POST", f"/projects/{web['id']}/user-permissions/", json={"user": 1}).json()
+    detail = api.call("GET", f"/projects/{web['id']}/user-permissions/{made['id']}/").json()
+    assert detail == {"id": made["id"], "permissions": [], "admin": False, "user": 1}
+    patched = api.call(
+        "PATCH", f"/projects/{web['id']}/user-permissions/{made['id']}/", json={"admin": True}
+    )
+    assert patched.json()["admin"] is True and patched.json()["permissions"] == []
+    wrong_kind = api.call("GET", f"/projects/{web['id']}/user-group-permissions/{made['id']}/")
+    assert wrong_kind.status_code == 404
+    group = api.call("POST", "/organisations/1/groups/", json={"name": "ops"}).json()
+    shown = api.call("GET", f"/organisations/1/groups/{group['id']}/").json()
+    assert shown["name"] == "ops" and shown["users"] == []
+    api.call("POST", "/organisations/1/invites/", json={"email": "d@acme.io"})
+    iid = api.call("GET", "/organisations/1/invites/").json()["results"][0]["id"]
+    assert api.call("GET", f"/organisations/1/invites/{iid}/").json()["email"] == "d@acme.io"
+    assert api.call("PATCH", "/organisations/1/groups/").status_code == 405
