@@ -4,7 +4,8 @@ html (one self-contained file).
 
 The html page has no external asset: inline CSS and a small inline script that filters the
 matrix (two text boxes; the URL hash ``#principal=X&resource=Y`` pre-fills them, which is how
-``drift --format html`` links to a principal's row) and sorts it (click a column header). Without
+``drift --format html`` links to a principal's row) and sorts it (click a column header, or
+``#sort=<resource>`` in the hash: highest right first). Without
 the script every row shows; printed, the controls are hidden and the table keeps its borders.
 """
 
@@ -155,14 +156,17 @@ var rows=m.tBodies[0].rows;for(var j=0;j<rows.length;j++){var row=rows[j],
 show=row.dataset.p.toLowerCase().indexOf(p)>=0;row.style.display=show?'':'none';if(show)n++;
 for(var k=1;k<row.cells.length;k++)row.cells[k].style.display=cols[k]?'':'none';}
 cnt.textContent=n+' principals shown';}
-function fromHash(){var h=new URLSearchParams(location.hash.slice(1));
-pi.value=h.get('principal')||'';ri.value=h.get('resource')||'';apply();}
 var rank={'':0,read:1,write:2,admin:3};
 Array.prototype.forEach.call(m.tHead.rows[0].cells,function(th,i){th.addEventListener('click',
 function(){var b=m.tBodies[0],rows=Array.prototype.slice.call(b.rows),
-d=th.dataset.dir==='1'?-1:1;th.dataset.dir=d===1?'1':'0';rows.sort(function(x,y){
+f=th.dataset.dir!=='1';th.dataset.dir=f?'1':'0';var d=(f?1:-1)*(i?-1:1);
+rows.sort(function(x,y){
 var a=i?rank[x.cells[i].dataset.v]:x.dataset.p,c=i?rank[y.cells[i].dataset.v]:y.dataset.p;
 return (a<c?-1:a>c?1:0)*d;});rows.forEach(function(r){b.appendChild(r);});});});
+function fromHash(){var h=new URLSearchParams(location.hash.slice(1));
+pi.value=h.get('principal')||'';ri.value=h.get('resource')||'';apply();var s=h.get('sort');
+if(s!==null){Array.prototype.forEach.call(m.tHead.rows[0].cells,function(th,i){
+if((i?th.dataset.r:'principal')===s)th.click();});}}
 pi.addEventListener('input',apply);ri.addEventListener('input',apply);
 window.addEventListener('hashchange',fromHash);fromHash();
 })();
