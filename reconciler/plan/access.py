@@ -185,6 +185,27 @@ def _by_cell(grants: Iterable[Grant]) -> dict[tuple[str, str], list[Grant]]:
     return out
 
 
+def principals_of(address: str) -> list[str]:
+    """The principals (matrix rows) an address is about: a principal itself, or the principal a
+    membership, permission or access object names (``drift --format html`` links to them)."""
+    provider, kind, name = [*address.split(".", 2), "", ""][:3]
+    if kind in ("member", "service_account", "team", "group"):
+        return [address]
+    last = name.rsplit("/", 1)[-1]
+    if kind == "group_member":
+        return [f"{provider}.member.{last}", f"{provider}.group.{name.split('/', 1)[0]}"]
+    if kind in ("project_permission", "environment_permission") and ":" in last:
+        who, ref = last.split(":", 1)
+        return [f"{provider}.{'member' if who == 'user' else 'group'}.{ref}"]
+    if kind in ("domain_admin", "mailbox_access"):
+        return [f"{provider}.user.{last.lower()}"]
+    if kind == "invite" and provider == "connect":
+        return [f"{provider}.worker.{last}"]
+    if kind == "partner":
+        return [f"{provider}.organization.{last}"]
+    return []
+
+
 def _instant(text: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(text) if text else None

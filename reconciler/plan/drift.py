@@ -25,8 +25,10 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import quote
 
 from reconciler.model.resource import JSON
+from reconciler.plan.access import principals_of
 from reconciler.plan.change import Action, Change
 from reconciler.plan.plan import Plan
 from reconciler.plan.render import change_lines
@@ -182,8 +184,10 @@ code{background:#f6f8fa;padding:.1rem .3rem;border-radius:4px} ul{margin:.2rem 0
 """
 
 
-def render_html(report: DriftReport) -> str:
-    """One self-contained HTML page (inline CSS only; every value escaped)."""
+def render_html(report: DriftReport, access_href: str = "access.html") -> str:
+    """One self-contained HTML page (inline CSS only; every value escaped). Each finding about
+    a principal links to its row in the access report at ``access_href`` (``reconciler access
+    --format html --out access.html`` beside this page)."""
     e = html.escape
     c = report.counts()
     rows = "".join(
@@ -207,8 +211,12 @@ def render_html(report: DriftReport) -> str:
         parts.append(f"<h2 class='{grade.value}'>{e(_TITLE[grade])} ({len(found)})</h2><ul>")
         for f in found:
             details = "".join(f"<li><code>{e(d)}</code></li>" for d in f.details)
+            who = "".join(
+                f" <a href='{e(access_href)}#principal={quote(p)}'>access of {e(p)}</a>"
+                for p in principals_of(f.address)
+            )
             parts.append(
-                f"<li><code>{e(f.address)}</code> ({e(f.action)})"
+                f"<li><code>{e(f.address)}</code> ({e(f.action)}){who}"
                 + (f"<ul>{details}</ul>" if details else "")
                 + "</li>"
             )

@@ -17,11 +17,15 @@ def accepted(org: AccessOrg, flagsmith_root: str) -> None:
     """Apply, accept both invites (as the people would), apply again: the deferred grants land."""
     org.run("apply", str(org.spec), "--auto-approve")
     for email in ("alice@acme.io", "bob@acme.io"):
-        httpx.post(f"{flagsmith_root}/_sandbox/invites/accept/", json={"email": email}).raise_for_status()
+        httpx.post(
+            f"{flagsmith_root}/_sandbox/invites/accept/", json={"email": email}
+        ).raise_for_status()
     org.converge()
 
 
-def test_paths_on_projects_and_environments(flagsmith_org: AccessOrg, flagsmith_sandbox: object) -> None:
+def test_paths_on_projects_and_environments(
+    flagsmith_org: AccessOrg, flagsmith_sandbox: object
+) -> None:
     accepted(flagsmith_org, flagsmith_sandbox.root)  # type: ignore[attr-defined]
     found = cells(flagsmith_org.report())
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import AccessOrg
 
@@ -118,3 +119,47 @@ def test_the_console_check_sees_a_broken_page(tmp_path: Path) -> None:
     broken.write_text("<html><body><script>null.x;</script></body></html>")
     _, console = chromium(tmp_path, "--dump-dom", broken.as_uri())
     assert any("Uncaught TypeError" in line for line in console)
+
+
+@needs_chromium
+def test_drift_links_to_the_matrix_rows_of_the_principals_involved(
+    phase_org: AccessOrg, tmp_path: Path
+) -> None:
+    phase_org.converge()
+    # an out-of-band change: dev@ demoted to a read-only custom role
+    with owner_client(phase_org) as owner:
+        members = {m["email"]: m["id"] for m in owner.get("/v1/members/").json()["data"]}
+        roles = {r["name"]: r["id"] for r in owner.get("/v1/roles/").json()["data"]}
+        body = {"role_id": roles["Auditor"]}
+        assert owner.put(f"/v1/members/{members['dev@acme.test']}/", json=body).status_code < 300
+    folder = phase_org.tmp / "reports"
+    folder.mkdir()
+    spec = str(phase_org.spec)
+    assert (
+        phase_org.run(
+            "drift", spec, "--format", "html", "--out", str(folder / "drift.html")
+        ).exit_code
+        == 2
+    )
+    assert (
+        phase_org.run(
+            "access", spec, "--format", "html", "--out", str(folder / "access.html")
+        ).exit_code
+        == 0
+    )
+    drift = (folder / "drift.html").read_text()
+    [href] = re.findall(r"href='(access\.html#principal=[^']*dev[^']*)'", drift)
+    dom, console = chromium(
+        tmp_path, "--dump-dom", (folder / "access.html").as_uri() + href[len("access.html") :]
+    )
+    assert console == []
+    assert visible_rows(dom) == ["phase.member.dev@acme.test"]
+    # the matrix shows the demotion against the spec: read now, write declared
+    cell = re.search(r'<tr id="phase.member.dev@acme.test".*?</tr>', dom)
+    assert cell is not None and "R!" in cell.group(0)
+
+
+def owner_client(org: AccessOrg) -> httpx.Client:
+    token = org.credentials["PHASE_TOKEN"]
+    auth = f"Bearer User {token.split(':')[2]}"
+    return httpx.Client(base_url=org.credentials["PHASE_URL"], headers={"Authorization": auth})
