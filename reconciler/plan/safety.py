@@ -4,8 +4,9 @@
   the plan is refused so the spec and the protect list are made to agree.
 * ``max_deletes``: the plan deletes more objects than the spec's limit.
 * ``max_delete_share``: the plan deletes more than the given share of the live objects of its
-  providers. Checked only from two deletes up, so removing the one object of a tiny
-  organisation is not mistaken for a mass deletion (``max_deletes`` still applies).
+  providers. Checked only from two deleted objects up, so removing the one object of a tiny
+  organisation is not mistaken for a mass deletion (``max_deletes`` still applies); an app
+  delete that takes most of the organisation's environments with it is one.
 
 Both count what the server deletes with a delete (``Change.cascade.objects``: an app's
 environments, an account's tokens, ...) as well as the deletes themselves, each object once.
