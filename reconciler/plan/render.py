@@ -80,7 +80,8 @@ def cascade_text(change: Change) -> str:
     counts = dict(change.cascade.counts)
     if not counts:
         for address in change.cascade.objects:
-            noun = address.kind.replace("_", " ") + "s"
+            kind = address.kind.replace("_", " ")
+            noun = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
             counts[noun] = (counts.get(noun) or 0) + 1
     parts = [_counted(n, noun) for noun, n in counts.items() if n != 0]
     return "with " + ", ".join(parts) if parts else ""

@@ -74,8 +74,10 @@ def test_one_delete_with_a_cascade_is_checked_against_the_share() -> None:
 def test_every_render_says_what_goes_with_a_delete() -> None:
     app = delete("p.app.a", "p.environment.a/x", environments=1, secrets=None, member_grants=2)
     token_only = delete("p.service_account.ci", "p.sa_token.ci/t1", "p.sa_token.ci/t2")
-    plan = Plan(spec_path="s", spec_digest="0" * 64, changes=(app, token_only))
+    project = delete("f.project.p", "f.repository.p/r", "f.repository.p/s", "f.integration.p/i")
+    plan = Plan(spec_path="s", spec_digest="0" * 64, changes=(app, token_only, project))
     text = render_text(plan)
+    assert "- f.project.p (with 2 repositories, 1 integration)" in text
     assert "- p.app.a (with 1 environment, all secrets, 2 member grants)" in text
     assert "- p.service_account.ci (with 2 sa tokens)" in text  # no counts: by kind
     assert "delete (with 1 environment, all secrets, 2 member grants)" in render_markdown(plan)
