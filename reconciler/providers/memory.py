@@ -23,7 +23,6 @@ Spec section::
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -51,6 +50,11 @@ from reconciler.providers.base import (
 )
 from reconciler.secrets.field import SecretField
 from reconciler.state.store import StateStore
+
+try:
+    import fcntl
+except ImportError:  # not POSIX (Windows): one process per live file, threads still locked
+    fcntl = None  # type: ignore[assignment]
 
 NAME = "memory"
 KINDS = ("group", "member", "item")
@@ -225,7 +229,7 @@ class LiveStore:
 
     @contextmanager
     def _file_lock(self) -> Iterator[None]:
-        if self.path == ":memory:":
+        if self.path == ":memory:" or fcntl is None:
             yield
             return
         fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
