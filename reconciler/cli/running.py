@@ -38,13 +38,9 @@ class DriftFormat(StrEnum):
 def run(body: Callable[[Output], int]) -> None:
     """Run a command body and exit with its code (see the module docstring)."""
     out = Output()
-    level = os.environ.get("RECONCILER_LOG", "").upper()
-    if level in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        logging.basicConfig(
-            level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True
-        )
     try:
-        code = body(out)
+        with command_logging():
+            code = body(out)
     except StalePlanError as exc:
         out.error(str(exc))
         if exc.replan is not None:
@@ -62,6 +58,30 @@ def run(body: Callable[[Output], int]) -> None:
         out.internal_error(exc)
         code = 1
     raise typer.Exit(code)
+
+
+@contextmanager
+def command_logging() -> Iterator[None]:
+    """Under RECONCILER_LOG=DEBUG|INFO|WARNING|ERROR, log records at that level go to the
+    command's stderr (never stdout, where a plan or report may be printed) while the command
+    runs; the handler and the root level are put back afterwards, so a process that runs
+    several commands (tests, embedding) never keeps writing to a stream that has been closed."""
+    level = os.environ.get("RECONCILER_LOG", "").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        yield
+        return
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
 
 
 @contextmanager
