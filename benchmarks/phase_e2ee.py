@@ -38,7 +38,7 @@ def spec_text(n: int, vault: str) -> str:
         "    token: ${env:PHASE_TOKEN}",
         "    email: ${env:PHASE_EMAIL}",
         "    password: ${env:PHASE_PASSWORD}",
-        "    rate_limit: 1000000",
+        "    rate_limit: 60000",  # the spec's bound: 1000 a second
         "  apps:",
         "    legacy-api: {description: The old monolith}",
         "    vault: {sse: false, environments: [Development, Production]}",

@@ -33,7 +33,7 @@ def spec_text(n: int) -> str:
         "  connection:",
         "    url: ${env:PHASE_URL}",
         "    token: ${env:PHASE_TOKEN}",
-        "    rate_limit: 1000000",
+        "    rate_limit: 60000",  # the spec's bound: 1000 a second
         "  apps:",
     ]
     lines += [f"    app{i:04d}: {{description: App {i}}}" for i in range(n)]
