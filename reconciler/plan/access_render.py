@@ -17,6 +17,7 @@ import json
 from reconciler.plan.access import AccessReport, Cell
 
 MARKDOWN_LIMIT = 60_000
+_HOLDERS = 20  # key holders named per line in text and markdown (json and html list them all)
 _SHORT = {"read": "R", "write": "W", "admin": "A", None: "-"}
 
 
@@ -37,7 +38,10 @@ def _sections(report: AccessReport) -> list[tuple[str, list[str]]]:
     """Key custody and credentials as titled lists of lines (shared by text and markdown)."""
     custody = []
     for k in report.custody:
-        holders = ", ".join(k.holders) or "nobody"
+        shown = list(k.holders[:_HOLDERS])
+        if len(k.holders) > _HOLDERS:
+            shown.append(f"and {len(k.holders) - _HOLDERS} more")
+        holders = ", ".join(shown) or "nobody"
         line = f"{k.resource}: held by {holders}"
         if len(k.holders) == 1:
             line += " [single key holder: one lost device from unreadable]"
@@ -98,8 +102,8 @@ def render_json(report: AccessReport) -> str:
 
 
 def render_markdown(report: AccessReport) -> str:
-    """A PR comment: the cells that differ from the spec first, then the whole matrix, custody
-    and credentials; cut (saying so) before ``MARKDOWN_LIMIT`` characters."""
+    """A PR comment: the cells that differ from the spec, custody and credentials, then the
+    cells that match; cut (saying so) before ``MARKDOWN_LIMIT`` characters."""
     differs = [c for c in report.cells if c.differs]
     head = [
         "## Effective access",
@@ -107,27 +111,31 @@ def render_markdown(report: AccessReport) -> str:
         f"{len(report.cells)} grants, {len(differs)} differ from the spec.",
         "",
     ]
-    rows = ["| principal | resource | right (path) | spec |", "|---|---|---|---|"]
-    for c in sorted(report.cells, key=lambda c: (not c.differs, c.principal, c.resource)):
-        spec = c.intended or "none"
-        mark = " ⚠️" if c.differs else ""
-        rows.append(
+    table = ["| principal | resource | right (path) | spec |", "|---|---|---|---|"]
+
+    def rows(which: list[Cell]) -> list[str]:
+        return table + [
             f"| `{c.principal}` | `{c.resource}` | {c.right or 'none'} "
-            f"({', '.join(c.paths) or '-'}){mark} | {spec} |"
-        )
-    tail: list[str] = []
-    for title, body in _sections(report):
-        tail += ["", f"### {title}", ""] + [f"- {b}" for b in body or ["none"]]
-    budget = MARKDOWN_LIMIT - len("\n".join(head + tail)) - 200
+            f"({', '.join(c.paths) or '-'}){' ⚠️' if c.differs else ''} | {c.intended or 'none'} |"
+            for c in which
+        ]
+
+    body = ["### Differs from the spec", "", *(rows(differs) if differs else ["none"])]
+    for title, lines in _sections(report):
+        body += ["", f"### {title}", ""] + [f"- {b}" for b in lines or ["none"]]
+    body += ["", "### Whole matrix", "", *rows([c for c in report.cells if not c.differs])]
+    # Cut line by line before the limit (a PR comment's), saying so: what differs from the spec,
+    # custody and credentials come first, so what is cut is the least urgent (matching cells).
     kept: list[str] = []
     used = 0
-    for row in rows:
-        if used + len(row) + 1 > budget:
-            kept.append(f"\n_…{len(rows) - len(kept)} more rows cut; see the json or html report._")
+    lines = head + body
+    for n, line in enumerate(lines):
+        if used + len(line) + 1 > MARKDOWN_LIMIT - 200:
+            kept.append(f"\n_…{len(lines) - n} more lines cut; see the json or html report._")
             break
-        kept.append(row)
-        used += len(row) + 1
-    return "\n".join(head + kept + tail) + "\n"
+        kept.append(line)
+        used += len(line) + 1
+    return "\n".join(kept) + "\n"
 
 
 _CSS = """

@@ -5,10 +5,12 @@ its cost (no more requests than a plan)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import AccessOrg, cells
+import jsonschema
+from conftest import ROOT, AccessOrg, cells
 
 from reconciler import engine
 from reconciler.cli.access_cmd import report_of
@@ -160,7 +162,9 @@ def test_tokens_age_expiry_and_rotation(phase_org: AccessOrg) -> None:
 
 def test_pending_principals_are_listed(phase_org: AccessOrg) -> None:
     phase_org.converge()
-    pending = phase_org.report()["credentials"]["pending_principals"]
+    report = phase_org.report()
+    jsonschema.validate(report, json.loads((ROOT / "specs" / "access.schema.json").read_text()))
+    pending = report["credentials"]["pending_principals"]
     assert {p["address"] for p in pending} == {M + "auditor@acme.test", M + "new.hire@acme.test"}
     assert all("not accepted" in p["pending"] for p in pending)
 
