@@ -5,6 +5,7 @@ where Chromium is not installed (``.ci/run`` installs it)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -15,6 +16,8 @@ import pytest
 from conftest import AccessOrg
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("RECONCILER_REQUIRE_CHROMIUM"):
+    raise RuntimeError("RECONCILER_REQUIRE_CHROMIUM is set but chromium is not installed")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None,
     reason="chromium is not installed (Debian: apt-get install chromium; .ci/run installs it)",
