@@ -1,7 +1,7 @@
 """Effective access in CommCare Connect (``plan.access``), derived purely from a state already
 read.
 
-Paths (contracts/other-apis.md §3): the program-manager organisation administers its program
+Paths (docs/connect-api.md#automation-api): the program-manager organisation administers its program
 and the program's opportunities (``program manager``); an accepted partner organisation reads
 the program (``partner``) and runs the opportunities it delivers (``delivers``, write); a worker
 invited to an opportunity works on it (``invited worker``, write). Principals are organisations

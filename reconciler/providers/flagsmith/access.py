@@ -1,10 +1,10 @@
 """Effective access in Flagsmith (``plan.access``), derived purely from a state already read.
 
-Paths (docs/flagsmith-api.md): an organisation ``ADMIN`` reaches every project and environment
-(``role ADMIN (organisation)``); a user's own project or environment permission (``direct``);
-a group's permission reaches each member of the group (``group backend``). A project permission
-with ``admin`` gives ``admin`` on the project and its environments; one holding only ``VIEW_*``
-permissions gives ``read``; any other permission gives ``write``.
+Paths (docs/flagsmith-api.md#permissions): an organisation ``ADMIN`` reaches every project and
+environment (``role ADMIN (organisation)``); a user's own project or environment permission
+(``direct``); a group's permission reaches each member of the group (``group backend``). A
+project permission with ``admin`` gives ``admin`` on the project and its environments; one
+holding only ``VIEW_*`` permissions gives ``read``; any other permission gives ``write``.
 """
 
 from __future__ import annotations

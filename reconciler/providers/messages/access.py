@@ -1,10 +1,10 @@
 """Effective access in La Suite Messages (``plan.access``), derived purely from a state already
 read.
 
-Paths (contracts/other-apis.md §1): a domain admin administers the domain and every mailbox in
-it (``domain admin``); a mailbox access gives its role on that mailbox (``mailbox access
-sender``): ``admin`` -> admin, ``editor`` and ``sender`` -> write, ``viewer`` -> read. Principals
-are users by e-mail (``messages.user.<e-mail>``).
+Paths (docs/messages-api.md#domain-admins-and-feature-flags, #mailboxes): a domain admin
+administers the domain and every mailbox in it (``domain admin``); a mailbox access gives its
+role on that mailbox (``mailbox access sender``): ``admin`` -> admin, ``editor`` and ``sender``
+-> write, ``viewer`` -> read. Principals are users by e-mail (``messages.user.<e-mail>``).
 """
 
 from __future__ import annotations

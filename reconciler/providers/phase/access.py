@@ -1,14 +1,15 @@
 """Effective access in Phase (``plan.access``): derived purely from states already read, and the
 revocations apply records for key custody.
 
-Paths (contracts/phase.md §4.1, §7): a global-access role reaches every environment
-(``role Admin (global)``); a member's or service account's own grants (``direct``, the
-``access`` attribute, which leaves out what teams grant); each team the principal is in
-(``team backend``, with the team's ``member_role`` / ``service_account_role`` when set, else the
-principal's role). On an end-to-end encrypted app access means an environment key wrapped for the
-principal (``E2EE key held``); on an SSE app the server also decrypts (``SSE: server decrypts``).
-The right is the role's: ``admin`` for global roles and roles that manage app members, ``write``
-for roles that change secrets, ``read`` for roles that only read them.
+Paths (docs/phase-api.md#roles-and-permission-checks, #team-and-individual-access): a
+global-access role reaches every environment (``role Admin (global)``); a member's or service
+account's own grants (``direct``, the ``access`` attribute, which leaves out what teams grant);
+each team the principal is in (``team backend``, with the team's ``member_role`` /
+``service_account_role`` when set, else the principal's role). On an end-to-end encrypted app
+access means an environment key wrapped for the principal (``E2EE key held``); on an SSE app the
+server also decrypts (``SSE: server decrypts``). The right is the role's: ``admin`` for global
+roles and roles that manage app members, ``write`` for roles that change secrets, ``read`` for
+roles that only read them.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from reconciler.providers.phase.compile import NAME, addr
 from reconciler.providers.phase.rules.facts import facts_of
 
 # Default roles' effective permissions come from the server's code, not from the API
-# (contracts/phase.md §4.1): Manager manages app members, Developer and Service change secrets.
+# (docs/phase-api.md#roles-and-permission-checks): Manager manages app members, Developer and
+# Service change secrets.
 _DEFAULT_RIGHTS = {"Owner": "admin", "Admin": "admin", "Manager": "admin", "Developer": "write"}
 _DEFAULT_RIGHTS["Service"] = "write"
 _CHANGES = {"create", "update", "delete"}
