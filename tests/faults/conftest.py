@@ -1,5 +1,5 @@
 """Fixtures of the fault, crash and hostile-input campaigns: one ``Rig`` (sandbox behind the
-fault proxy, baseline measured) per provider, started once per module and stopped at its end."""
+fault proxy, baseline measured) per provider, started once per session and stopped at its end."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PROVIDERS, Rig
 
 
-@pytest.fixture(scope="module", params=PROVIDERS)
+@pytest.fixture(scope="session", params=PROVIDERS)
 def rig(request: pytest.FixtureRequest) -> Iterator[Rig]:
     rig = Rig(request.param)
     try:

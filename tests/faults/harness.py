@@ -294,6 +294,34 @@ def _live(row: Any) -> bool:
     return not (row.get("deleted_at") or row.get("deleted") is True or row.get("is_deleted"))
 
 
+def garbled_trial(rig: Rig, seed: int) -> Trial:
+    """One write of an apply acted on by the server but answered with JSON nested 10,000 deep
+    (a hostile or broken server mid-apply), then clean re-runs."""
+    target = random.Random(seed).randint(1, max(1, rig.baseline_writes))
+    trial = Trial(rig.name, seed)
+    run = rig.fresh()
+    writes = 0
+
+    def hook(index: int, method: str, path: str) -> str | None:
+        nonlocal writes
+        if method in ("POST", "PUT", "PATCH", "DELETE"):
+            writes += 1
+            return "garble" if writes == target else None
+        return None
+
+    try:
+        rig.proxy.configure(seed=seed, rate=0.0, hook=hook)
+        garbled = run.apply()
+        trial.faults = Counter({"garbled": 1})
+        if garbled.traceback or garbled.code not in (0, 1):
+            trial.problems.append(f"garbled apply exit {garbled.code}: {garbled.output[-400:]}")
+        converge(run, trial)
+        trial.duplicates = rig.duplicates()
+    finally:
+        run.close()
+    return trial
+
+
 @contextlib.contextmanager
 def _cwd(path: Path) -> Iterator[None]:
     before = os.getcwd()

@@ -17,7 +17,8 @@ fault (``KINDS``):
 ``rate`` is the chance a request not already in a burst or storm starts a fault. ``hook`` (for
 the crash campaign) is called with the index of each request (1-based), its method and path, and
 may return ``"before"`` (call ``kill`` and drop the request unsent), ``"after"`` (forward, then
-``kill``, never answer) or ``"delivered"`` (answer, then ``kill``). Draws happen in the order
+``kill``, never answer), ``"delivered"`` (answer, then ``kill``) or ``"garble"`` (forward, then
+answer JSON nested 10,000 deep instead of the server's answer). Draws happen in the order
 requests arrive: with concurrent requests the same seed gives the same kinds of faults, not
 always on the same requests.
 
@@ -156,6 +157,8 @@ class FaultProxy:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:  # the proxy stops
+            pass
         finally:
             if not writer.is_closing():
                 writer.close()
@@ -181,6 +184,9 @@ class FaultProxy:
         if crash == "after":
             self.kill()
             return False
+        if crash == "garble":
+            await _write(writer, _plain(200, b"[" * 10_000 + b"]" * 10_000))
+            return True
         if kind == "lost":
             return False
         head, _, body = answer.partition(b"\r\n\r\n")

@@ -40,14 +40,14 @@ def _postgres_url() -> str:
 
 
 def test_faulted_applies_converge_without_duplicates(rig: Rig) -> None:
-    trials = [fault_trial(rig, seed) for seed in (1, 2, 3)]
+    trials = [fault_trial(rig, seed) for seed in (1, 2)]
     for trial in trials:
         _check(trial)
-    assert sum(t.faults.total() for t in trials) >= 5  # the campaign did inject faults
+    assert all(t.faults.total() >= 1 for t in trials)  # the campaign did inject faults
 
 
 def test_kill_9_during_apply_then_rerun_converges_sqlite(rig: Rig) -> None:
-    for seed in range(1, 5):
+    for seed in range(1, 4):
         _check(crash_trial(rig, seed))
 
 

@@ -13,6 +13,12 @@ Contract of ``HttpClient.request``:
   retried with jittered exponential back-off only for idempotent requests (GET, HEAD, OPTIONS,
   PUT, DELETE, or ``idempotent=True``); a POST is never re-sent here: the caller looks the object
   up first (``create.create_once``).
+* Bounds: each attempt has ``timeout`` seconds to connect and between bytes, and its whole
+  answer must arrive within ``timeout`` seconds too (a trickle never holds a run); no retry
+  starts after ``DEADLINE_FACTOR * timeout`` seconds since the first attempt (throttle waits
+  aside). ``timeout`` defaults to ``RECONCILER_HTTP_TIMEOUT`` (seconds) or 30. An answer over
+  ``MAX_ANSWER`` bytes (decoded) is refused without being read further; JSON nested deeper than
+  the decoder takes is "not JSON". TLS is always verified; a failed verification is not retried.
 * Answers: ``None`` for 204 or an empty body (and for 404 with ``ok_missing``); otherwise the
   decoded JSON. ``decoded`` validates it into a pydantic model (``answers.decode``).
 * Errors: ``ProviderError(address, "<METHOD> <path>: HTTP <status>: <server's message>",
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import re
 import threading
@@ -65,7 +72,7 @@ def error_text(response: httpx.Response) -> str:
     ``{"message": …}``, DRF field errors ``{"field": ["…"]}`` or ``["…"]``."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return "(no JSON body)"
     if isinstance(body, dict):
         for key in ("error", "detail", "message"):
@@ -83,12 +90,55 @@ def error_text(response: httpx.Response) -> str:
     return "(unexpected error body)"
 
 
+TIMEOUT_VARIABLE = "RECONCILER_HTTP_TIMEOUT"
+
+
+def default_timeout() -> float:
+    """``RECONCILER_HTTP_TIMEOUT`` seconds when set to a positive number, else 30."""
+    try:
+        value = float(os.environ.get(TIMEOUT_VARIABLE, "30"))
+    except ValueError:
+        return 30.0
+    return value if value > 0 else 30.0
+
+
+class AnswerTooLarge(Exception):
+    """The answer's body grew past ``HttpClient.MAX_ANSWER`` bytes."""
+
+
+class AnswerTooSlow(Exception):
+    """The answer's body did not arrive within the attempt's time."""
+
+
+def _origin(response: httpx.Response) -> str:
+    """Scheme, host and port of a redirect's ``Location`` (never its path or query)."""
+    try:
+        where = response.request.url.join(response.headers.get("Location", ""))
+    except (httpx.InvalidURL, ValueError):
+        return "an unreadable address"
+    return f"{where.scheme}://{where.netloc.decode('ascii', 'replace')}"
+
+
+def _why(exc: Exception, timeout: float) -> str:
+    """What went wrong with an attempt, in a few words (never the exception's own text,
+    which may quote a URL with its query)."""
+    if isinstance(exc, AnswerTooSlow):
+        return f"answer not complete within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError) and ("SSL" in str(exc) or "CERTIFICATE" in str(exc)):
+        return "TLS verification failed"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"{type(exc).__name__} after {timeout:g} s"
+    return type(exc).__name__
+
+
 class HttpClient:
     """HTTP access to one target of one system; see the module docstring."""
 
     RETRIES = 5
     THROTTLED = 30
     MAX_WAIT = 120.0
+    MAX_ANSWER = 64 * 1024 * 1024
+    DEADLINE_FACTOR = 3.0
 
     def __init__(
         self,
@@ -102,7 +152,7 @@ class HttpClient:
         error_text: Callable[[httpx.Response], str] = error_text,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        timeout: float = 30.0,
+        timeout: float | None = None,
     ) -> None:
         self.base = base_url.rstrip("/")
         self.system = system
@@ -110,6 +160,8 @@ class HttpClient:
         self.bucket = budget.bucket if budget is not None else TokenBucket(rate_limit)
         self.sleep = sleep
         self.error_text = error_text
+        timeout = default_timeout() if timeout is None else timeout
+        self.timeout = timeout
         self.log = logging.getLogger(f"reconciler.{system.lower().replace(' ', '_')}")
         # A header value and its credential part (``Bearer <token>`` -> ``<token>``) are secret.
         values = [*secrets, *(headers or {}).values()]
@@ -164,6 +216,7 @@ class HttpClient:
         route = route or route_of(method, path)
         retry_safe = method in IDEMPOTENT if idempotent is None else idempotent
         attempt = throttled = 0
+        deadline = time.monotonic() + self.DEADLINE_FACTOR * self.timeout
         while True:
             slot = self.bucket.take()
             wait = slot - self.bucket.clock()
@@ -172,19 +225,24 @@ class HttpClient:
             self._count("requests", route)
             started = time.monotonic()
             try:
-                response = self.http.request(
-                    method, url, json=body, params=dict(params or {}) or None, headers=headers
-                )
-            except httpx.TransportError as exc:
+                response = self._send(method, url, body, params, headers)
+            except AnswerTooLarge:
                 self.bucket.settle(slot)
-                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if (unsent or retry_safe) and attempt < self.RETRIES:
-                    attempt += 1
-                    self._retry(method, path, type(exc).__name__, attempt)
-                    continue
-                raise TransportError(
-                    address, self.unanswered(method, path, type(exc).__name__)
+                limit = self.MAX_ANSWER // (1024 * 1024)
+                raise ProviderError(
+                    address,
+                    f"{method} {path}: the answer from {self.system} is larger than {limit} MB",
                 ) from None
+            except (httpx.TransportError, AnswerTooSlow) as exc:
+                self.bucket.settle(slot)
+                why = _why(exc, self.timeout)
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                retry = (unsent or retry_safe) and "TLS" not in why
+                if retry and attempt < self.RETRIES and time.monotonic() < deadline:
+                    attempt += 1
+                    self._retry(method, path, why, attempt)
+                    continue
+                raise TransportError(address, self.unanswered(method, path, why)) from None
             self.bucket.settle(slot)
             status = response.status_code
             self.log.debug(
@@ -198,11 +256,45 @@ class HttpClient:
                 self.log.info("%s %s: throttled, waiting %.0f s", method, path, wait_for)
                 self.sleep(wait_for)
                 continue
-            if status >= 500 and retry_safe and attempt < self.RETRIES:
+            late = time.monotonic() >= deadline
+            if status >= 500 and retry_safe and attempt < self.RETRIES and not late:
                 attempt += 1
                 self._retry(method, path, f"HTTP {status}", attempt)
                 continue
             return self._answer(method, path, response, address, ok_missing)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        """One attempt, its answer read in pieces: at most ``MAX_ANSWER`` decoded bytes, all
+        within ``timeout`` seconds; returns a response holding the body read."""
+        request = self.http.build_request(
+            method, url, json=body, params=dict(params or {}) or None, headers=headers
+        )
+        response = self.http.send(request, stream=True)
+        try:
+            ends = time.monotonic() + self.timeout
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.MAX_ANSWER:
+                    raise AnswerTooLarge
+                if time.monotonic() > ends:
+                    raise AnswerTooSlow
+                chunks.append(chunk)
+        finally:
+            response.close()
+        skip = {"content-encoding", "content-length", "transfer-encoding"}
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in skip]
+        return httpx.Response(
+            response.status_code, headers=kept, content=b"".join(chunks), request=request
+        )
 
     def unanswered(self, method: str, path: str, why: str) -> str:
         """The message of a ``TransportError`` (a system's client may word it its own way)."""
@@ -220,13 +312,18 @@ class HttpClient:
         if status == 404 and ok_missing:
             return None
         if status >= 300:
-            message = self.redact(f"{method} {path}: HTTP {status}: {self.error_text(response)}")
+            text = self.error_text(response)
+            if 300 <= status < 400:
+                text = f"{self.system} redirects to {_origin(response)}; not followed"
+            elif text == "(no JSON body)":
+                text = f"{self.system} answered without JSON"
+            message = self.redact(f"{method} {path}: HTTP {status}: {text}")
             raise ProviderError(address, message, status)
         if status == 204 or not response.content:
             return None
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ProviderError(
                 address,
                 f"{method} {path}: HTTP {status}: the answer from {self.system} is not JSON",
