@@ -17,25 +17,23 @@ observes of a prompt worker.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import hashlib
 import hmac
-import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 
+from reconciler.sandbox.common import app as common_app
+from reconciler.sandbox.common.faults import Faults, after, before, select
+from reconciler.sandbox.common.wire import parse_json
 from reconciler.sandbox.connect.store import Row, Store
-from reconciler.sandbox.connect.wire import ApiError, Faults, Router, denied, unauthenticated
-
-DROP_HEADER = "x-sandbox-drop"
+from reconciler.sandbox.connect.wire import ApiError, Router, denied, unauthenticated
 
 
 @dataclass
@@ -104,20 +102,10 @@ def handle(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Re
     with store.lock:
         runtime.counters[label] += 1
         runtime.counters["total"] += 1
-        faults = runtime.faults if runtime.faults.only in label else Faults()
-        if faults.drops > 0:
-            faults.drops -= 1
-            return Response(status_code=599, headers={DROP_HEADER: "1"})
-        if faults.errors > 0:
-            faults.errors -= 1
-            raise ApiError(faults.error_status, "A server error occurred.")
-        if faults.throttle > 0:
-            faults.throttle -= 1
-            raise ApiError(
-                429,
-                f"Request was throttled. Expected available in {faults.retry_after} seconds.",
-                {"Retry-After": str(faults.retry_after)},
-            )
+        faults = select(runtime.faults, label)
+        stop = before(faults, "A server error occurred.")
+        if stop is not None:
+            return stop
         if run_invite_tasks(store):
             store.save()
         user, scopes = _user(store, request.headers.get("authorization"))
@@ -125,7 +113,7 @@ def handle(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Re
             runtime,
             kwargs,
             dict(request.query_params),
-            _parse(raw, request.headers.get("content-type")),
+            parse_json(raw, request.headers.get("content-type")),
             str(request.url).split("?")[0],
             user,
             scopes,
@@ -134,91 +122,22 @@ def handle(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Re
         response: Response = handler(call)
         if request.method != "GET" and response.status_code < 400:
             store.save()
-        if faults.lost > 0:
-            faults.lost -= 1
-            return Response(status_code=599, headers={DROP_HEADER: "1"})
-        return response
-
-
-def _parse(raw: bytes, content_type: str | None) -> Any:
-    if not raw:
-        return {}
-    media = (content_type or "").split(";")[0].strip().lower()
-    if media and media != "application/json":
-        raise ApiError(415, f'Unsupported media type "{content_type}" in request.')
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"JSON parse error - {exc}") from None
+        return after(faults, response)
 
 
 Control = Callable[[str, str, bytes], Response]
 
 
 def build_app(runtime: Runtime, router: Router, control: Control) -> Any:
-    """The ASGI app: one catch-all route, wrapped so injected drops close the connection."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.api_route("/{full_path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def serve(request: Request, full_path: str) -> Response:
-        raw = await request.body()
-        path = request.url.path
-        if path == "/health/":
-            return JSONResponse({"status": "ok"})
-        if path.startswith("/_sandbox/"):
-            return await run_in_threadpool(_safely, control, request.method, path, raw)
-        if runtime.faults.latency_ms and runtime.faults.only in f"{request.method} {path}":
-            await asyncio.sleep(runtime.faults.latency_ms / 1000)
-        return await run_in_threadpool(_answer, runtime, router, request, raw)
-
-    return DropConnections(app)
-
-
-def _answer(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Response:
-    try:
-        return handle(runtime, router, request, raw)
-    except ApiError as exc:
-        return exc.response()
-    except Exception:
-        logging.getLogger(__name__).exception("connect sandbox: unhandled error")
-        return JSONResponse({"detail": "A server error occurred."}, 500)
-
-
-def _safely(control: Control, method: str, path: str, raw: bytes) -> Response:
-    try:
-        return control(method, path, raw)
-    except ApiError as exc:
-        return exc.response()
-    except (KeyError, TypeError, ValueError) as exc:
-        return ApiError(400, f"sandbox: bad control request ({type(exc).__name__})").response()
-
-
-Message = MutableMapping[str, Any]
-
-
-class DropConnections:
-    """ASGI wrapper: a response carrying ``x-sandbox-drop`` is never sent; uvicorn then closes
-    the connection, so the client sees the server disconnect without an answer."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(
-        self,
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> Any:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        dropped = False
-
-        async def guarded(message: Message) -> None:
-            nonlocal dropped
-            if message["type"] == "http.response.start":
-                dropped = any(k == DROP_HEADER.encode() for k, _v in message.get("headers", []))
-            if not dropped:
-                await send(message)
-
-        await self.app(scope, receive, guarded)
-        return "dropped" if dropped else None
+    """The ASGI app (``common.app.build_app``)."""
+    return common_app.build_app(
+        faults=lambda: runtime.faults,
+        answer=common_app.answering(
+            lambda request, raw: handle(runtime, router, request, raw),
+            logging.getLogger(__name__),
+            "connect sandbox",
+            "A server error occurred.",
+        ),
+        control=common_app.controlling(control, lambda message: ApiError(400, message)),
+        latency_label=lambda request: f"{request.method} {request.url.path}",
+    )

@@ -14,7 +14,7 @@ test hooks. No credentials (loopback only).
 ``POST /_sandbox/members/``            ``{organization, email, role}``: a user joins; a token
 ``POST /_sandbox/changes/``            out-of-band edits ``{"changes": [{"op": ...}]}`` (below)
 ``GET|DELETE /_sandbox/counters/``     requests per ``METHOD /route`` and ``total``
-``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``wire.Faults``)
+``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``common.faults.Faults``)
 =====================================  ==========================================================
 
 Change ops (the web UI can edit what the API cannot): ``set_opportunity {name, fields}``,
@@ -32,10 +32,11 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
+from reconciler.sandbox.common.faults import Faults
 from reconciler.sandbox.connect.app import Runtime, token_digest
 from reconciler.sandbox.connect.hq import digest
 from reconciler.sandbox.connect.store import Row, Store
-from reconciler.sandbox.connect.wire import ApiError, Faults
+from reconciler.sandbox.connect.wire import ApiError
 
 
 def mint(store: Store, user_id: int, scopes: list[str], seconds: int) -> str:

@@ -1,4 +1,4 @@
-"""Wire shapes of the Connect sandbox: DRF error bodies, keyset pages, routing, faults.
+"""Wire shapes of the Connect sandbox: DRF error bodies, keyset pages, routing.
 
 Errors are DRF's: ``{"detail": "..."}`` for authentication (401, with ``WWW-Authenticate:
 Bearer realm="api"``), permission (403) and not-found (404) answers; serializer errors are
@@ -17,27 +17,16 @@ import csv
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
+
+from reconciler.sandbox.common.faults import Faults as Faults
+from reconciler.sandbox.common.wire import ApiError as ApiError
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
-
-
-class ApiError(Exception):
-    """An error answer: a text becomes ``{"detail": text}``; a mapping is sent as is."""
-
-    def __init__(self, status: int, body: str | Mapping[str, Any], headers: Any = None):
-        super().__init__(status)
-        self.status = status
-        self.body: Any = {"detail": body} if isinstance(body, str) else body
-        self.headers = dict(headers or {})
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body, self.status, headers=self.headers)
 
 
 def field_error(field: str, message: str) -> ApiError:
@@ -99,24 +88,6 @@ def csv_stream(rows: Sequence[Mapping[str, Any]]) -> Response:
         writer.writeheader()
         writer.writerows(rows)
     return Response(buffer.getvalue(), media_type="text/csv")
-
-
-@dataclass
-class Faults:
-    """Injected failures, deterministic (counters, not chance), each consumed by one API
-    request in this order: ``latency_ms`` delays every request; ``drops`` closes the connection
-    without processing; ``errors`` answers ``error_status`` without processing; ``throttle``
-    answers 429 with ``Retry-After: retry_after``; ``lost`` processes the request, then closes
-    the connection. ``only`` limits them to requests whose ``METHOD /route`` contains it."""
-
-    latency_ms: int = 0
-    drops: int = 0
-    errors: int = 0
-    error_status: int = 503
-    throttle: int = 0
-    retry_after: int = 1
-    lost: int = 0
-    only: str = ""
 
 
 Handler = Callable[..., Response]

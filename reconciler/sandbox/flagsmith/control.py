@@ -30,8 +30,9 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
+from reconciler.sandbox.common.faults import Faults
 from reconciler.sandbox.flagsmith.ado import FakeAdo
-from reconciler.sandbox.flagsmith.api import Faults, Runtime
+from reconciler.sandbox.flagsmith.api import Runtime
 from reconciler.sandbox.flagsmith.store import Row, Store, now
 from reconciler.sandbox.flagsmith.wire import ApiError
 

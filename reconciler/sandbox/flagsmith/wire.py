@@ -11,27 +11,13 @@ Paginated lists use ``PageNumberPagination`` with ``PAGE_SIZE`` 10 (``REST_FRAME
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
-from fastapi.responses import JSONResponse
+from reconciler.sandbox.common.wire import ApiError as ApiError
+from reconciler.sandbox.common.wire import page as common_page
 
 PAGE_SIZE = 10
-
-
-class ApiError(Exception):
-    """An error answer: a text becomes ``{"detail": text}``; a list or mapping is sent as is."""
-
-    def __init__(self, status: int, body: str | list[str] | Mapping[str, Any], headers: Any = None):
-        super().__init__(status)
-        self.status = status
-        self.body: Any = {"detail": body} if isinstance(body, str) else body
-        self.headers = dict(headers or {})
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body, self.status, headers=self.headers)
 
 
 def invalid(message: str) -> ApiError:
@@ -53,27 +39,7 @@ def denied() -> ApiError:
 
 def page(rows: Sequence[Any], params: Mapping[str, str], url: str) -> dict[str, Any]:
     """One page of ``rows`` in DRF's envelope (see the module docstring)."""
-    pages = max(1, math.ceil(len(rows) / PAGE_SIZE))
-    raw = params.get("page", "1")
-    try:
-        number = pages if raw == "last" else int(raw)
-    except ValueError:
-        raise ApiError(404, "Invalid page.") from None
-    if number < 1 or number > pages:
-        raise ApiError(404, "Invalid page.")
-
-    def link(n: int) -> str:
-        query = {k: v for k, v in params.items() if k != "page"}
-        if n > 1:
-            query["page"] = str(n)
-        return f"{url}?{urlencode(query)}" if query else url
-
-    return {
-        "count": len(rows),
-        "next": link(number + 1) if number < pages else None,
-        "previous": link(number - 1) if number > 1 else None,
-        "results": list(rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]),
-    }
+    return common_page(rows, params, url, size=PAGE_SIZE)
 
 
 def require(body: Any, *names: str) -> dict[str, Any]:

@@ -18,45 +18,26 @@ Faults (``Faults``) are consumed by API requests only, never by ``/_sandbox/`` o
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 
+from reconciler.sandbox.common import app as common_app
+from reconciler.sandbox.common.faults import Faults, after, before, select
+from reconciler.sandbox.common.wire import parse_json
 from reconciler.sandbox.messages import admin, provisioning
 from reconciler.sandbox.messages.store import Row, Store, now
 from reconciler.sandbox.messages.wire import ApiError
 
 PREFIX = "/api/v1.0"
-DROP_HEADER = "x-sandbox-drop"
-
-
-@dataclass
-class Faults:
-    """Injected failures, deterministic (counters, not chance). Each counter is consumed by one
-    API request, in this order: ``latency_ms`` delays every request; ``drops`` closes the
-    connection without processing; ``errors`` answers ``error_status`` without processing;
-    ``throttle`` answers 429 with ``Retry-After: retry_after``; ``lost`` processes the request,
-    then closes the connection (the change is made, the answer lost). ``only``, when set, limits
-    the faults to requests whose ``METHOD /route`` contains it."""
-
-    latency_ms: int = 0
-    drops: int = 0
-    errors: int = 0
-    error_status: int = 503
-    throttle: int = 0
-    retry_after: int = 1
-    lost: int = 0
-    only: str = ""
 
 
 @dataclass
@@ -151,26 +132,16 @@ def handle(runtime: Runtime, request: Request, body: bytes) -> Response:
     with store.lock:
         runtime.counters[label] += 1
         runtime.counters["total"] += 1
-        faults = runtime.faults if runtime.faults.only in label else Faults()
-        if faults.drops > 0:
-            faults.drops -= 1
-            return Response(status_code=599, headers={DROP_HEADER: "1"})
-        if faults.errors > 0:
-            faults.errors -= 1
-            raise ApiError(faults.error_status, "Internal server error.")
-        if faults.throttle > 0:
-            faults.throttle -= 1
-            raise ApiError(
-                429,
-                f"Request was throttled. Expected available in {faults.retry_after} seconds.",
-                {"Retry-After": str(faults.retry_after)},
-            )
+        faults = select(runtime.faults, label)
+        stop = before(faults, "Internal server error.")
+        if stop is not None:
+            return stop
         call = Request_(
             store,
             request.method,
             kwargs,
             dict(request.query_params),
-            _parse(body, request.headers.get("content-type")),
+            parse_json(body, request.headers.get("content-type")),
             str(request.url).split("?")[0],
             request.headers,
         )
@@ -181,90 +152,23 @@ def handle(runtime: Runtime, request: Request, body: bytes) -> Response:
         response = handler(call)
         if request.method != "GET" and response.status_code < 400:
             store.save()
-        if faults.lost > 0:
-            faults.lost -= 1
-            return Response(status_code=599, headers={DROP_HEADER: "1"})
-        return response
-
-
-def _parse(raw: bytes, content_type: str | None) -> Any:
-    import json
-
-    if not raw:
-        return {}
-    media = (content_type or "").split(";")[0].strip().lower()
-    if media and media != "application/json":
-        raise ApiError(415, f'Unsupported media type "{content_type}" in request.')
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise ApiError(400, f"JSON parse error - {exc}") from None
+        return after(faults, response)
 
 
 Control = Callable[[str, str, bytes], Response]
 
 
 def build_app(runtime: Runtime, control: Control) -> Any:
-    """The ASGI app: one catch-all route; wrapped so injected drops close the connection."""
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-
-    @app.api_route("/{full_path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    async def serve(request: Request, full_path: str) -> Response:
-        body = await request.body()
-        if request.url.path == "/health/":
-            return JSONResponse({"status": "ok"})
-        if request.url.path.startswith("/_sandbox/"):
-            return await run_in_threadpool(_safely, control, request.method, request.url.path, body)
-        if runtime.faults.latency_ms and runtime.faults.only in request.url.path:
-            await asyncio.sleep(runtime.faults.latency_ms / 1000)
-        return await run_in_threadpool(_answer, runtime, request, body)
-
-    return DropConnections(app)
-
-
-def _answer(runtime: Runtime, request: Request, body: bytes) -> Response:
-    try:
-        return handle(runtime, request, body)
-    except ApiError as exc:
-        return exc.response()
-    except Exception:
-        logging.getLogger(__name__).exception("messages sandbox: unhandled error")
-        return JSONResponse({"detail": "Internal server error."}, 500)
-
-
-def _safely(control: Control, method: str, path: str, body: bytes) -> Response:
-    try:
-        return control(method, path, body)
-    except ApiError as exc:
-        return exc.response()
-
-
-Message = MutableMapping[str, Any]
-
-
-class DropConnections:
-    """ASGI wrapper: a response carrying ``x-sandbox-drop`` is never sent; uvicorn then closes
-    the connection, so the client sees the server disconnect without an answer."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(
-        self,
-        scope: MutableMapping[str, Any],
-        receive: Callable[[], Awaitable[Message]],
-        send: Callable[[Message], Awaitable[None]],
-    ) -> Any:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        dropped = False
-
-        async def guarded(message: Message) -> None:
-            nonlocal dropped
-            if message["type"] == "http.response.start":
-                dropped = any(k == DROP_HEADER.encode() for k, _v in message.get("headers", []))
-            if not dropped:
-                await send(message)
-
-        await self.app(scope, receive, guarded)
-        return "dropped" if dropped else None
+    """The ASGI app (``common.app.build_app``); a latency's ``only`` is matched against the
+    request path."""
+    return common_app.build_app(
+        faults=lambda: runtime.faults,
+        answer=common_app.answering(
+            lambda request, raw: handle(runtime, request, raw),
+            logging.getLogger(__name__),
+            "messages sandbox",
+            "Internal server error.",
+        ),
+        control=common_app.controlling(control),
+        latency_label=lambda request: request.url.path,
+    )

@@ -38,7 +38,8 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from reconciler.sandbox.messages.api import Faults, Runtime
+from reconciler.sandbox.common.faults import Faults
+from reconciler.sandbox.messages.api import Runtime
 from reconciler.sandbox.messages.provisioning import CONFIG_FLAGS
 from reconciler.sandbox.messages.store import Row, Store, now
 from reconciler.sandbox.messages.wire import ApiError

@@ -8,32 +8,18 @@ an out-of-range or unreadable page is 404 ``Invalid page.``).
 
 from __future__ import annotations
 
-import contextlib
-import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode
 
 import idna
-from fastapi.responses import JSONResponse
+
+from reconciler.sandbox.common.wire import ApiError as ApiError
+from reconciler.sandbox.common.wire import page as common_page
 
 DOMAIN_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 LOCAL_PART = re.compile(r"^[a-zA-Z0-9_.-]+$")
 MAILBOX_ROLES = ("viewer", "editor", "sender", "admin")  # MailboxRoleChoices 1..4
-
-
-class ApiError(Exception):
-    """An error answer: ``status`` and a body (a text becomes ``{"detail": text}``)."""
-
-    def __init__(self, status: int, body: str | Mapping[str, Any], headers: Any = None) -> None:
-        super().__init__(status, body)
-        self.status = status
-        self.body = {"detail": body} if isinstance(body, str) else dict(body)
-        self.headers = dict(headers or {})
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body, self.status, headers=self.headers)
 
 
 def field_error(field: str, message: str) -> ApiError:
@@ -78,27 +64,4 @@ def page(
 ) -> dict[str, Any]:
     """One page of ``rows`` in DRF's envelope. ``page_size`` is honoured (up to ``max_size``)
     only when ``max_size`` is given, as on views with ``page_size_query_param``."""
-    if max_size is not None and params.get("page_size"):
-        with contextlib.suppress(ValueError):
-            size = max(1, min(max_size, int(params["page_size"])))
-    pages = max(1, math.ceil(len(rows) / size))
-    raw = params.get("page", "1")
-    try:
-        number = pages if raw == "last" else int(raw)
-    except ValueError:
-        raise ApiError(404, "Invalid page.") from None
-    if number < 1 or number > pages:
-        raise ApiError(404, "Invalid page.")
-
-    def link(n: int) -> str:
-        query = {k: v for k, v in params.items() if k != "page"}
-        if n > 1:
-            query["page"] = str(n)
-        return f"{url}?{urlencode(query)}" if query else url
-
-    return {
-        "count": len(rows),
-        "next": link(number + 1) if number < pages else None,
-        "previous": link(number - 1) if number > 1 else None,
-        "results": list(rows[(number - 1) * size : number * size]),
-    }
+    return common_page(rows, params, url, size=size, max_size=max_size)
