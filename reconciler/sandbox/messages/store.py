@@ -15,16 +15,17 @@ background thread writes the changed tables within ``WRITE_DELAY`` seconds (burs
 
 from __future__ import annotations
 
-import datetime
 import json
-import sqlite3
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-Row = dict[str, Any]
+from reconciler.sandbox.common.store import JsonTables
+from reconciler.sandbox.common.store import Row as Row
+from reconciler.sandbox.common.store import now as now
+
 WRITE_DELAY = 0.05
 TABLES = (
     "domains",
@@ -45,48 +46,23 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def now() -> str:
-    """The current instant as DRF renders it (ISO 8601, microseconds, ``Z``)."""
-    text = datetime.datetime.now(datetime.UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def new_id() -> str:
     return str(uuid.uuid4())
 
 
-class Store:
+class Store(JsonTables):
     """The sandbox's data (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
-        self.lock = threading.RLock()
-        self.path = path
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, body TEXT)")
-        rows = list(self._db.execute("SELECT name, body FROM state"))
-        self.data: dict[str, Any] = {name: json.loads(body) for name, body in rows}
-        self._written: dict[str, str] = dict(rows)
+        super().__init__(path)
         self._dirty = threading.Event()
         self._closed = False
         threading.Thread(target=self._write_behind, daemon=True).start()
-
-    @property
-    def empty(self) -> bool:
-        return "settings" not in self.data
 
     def reset(self) -> None:
         """Empty tables and default settings."""
         self.data = {name: {} for name in TABLES}
         self.data["settings"] = json.loads(json.dumps(DEFAULT_SETTINGS))
-
-    def table(self, name: str) -> dict[str, Row]:
-        rows: dict[str, Row] = self.data.setdefault(name, {})
-        return rows
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        settings: dict[str, Any] = self.data["settings"]
-        return settings
 
     def save(self) -> None:
         """Schedule a write: a background thread writes within ``WRITE_DELAY`` seconds,
@@ -99,15 +75,7 @@ class Store:
             if self._closed:
                 return
             self._dirty.clear()
-            bodies = {name: json.dumps(value) for name, value in self.data.items()}
-            changed = [(n, b) for n, b in bodies.items() if self._written.get(n) != b]
-            gone = [(n,) for n in self._written if n not in bodies]
-            if changed or gone:
-                self._db.execute("BEGIN")
-                self._db.executemany("DELETE FROM state WHERE name = ?", gone)
-                self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?)", changed)
-                self._db.execute("COMMIT")
-            self._written = bodies
+            self.write(forget=True)
 
     def _write_behind(self) -> None:
         """A large data set (slow to serialise) is written less often, so writing never takes
