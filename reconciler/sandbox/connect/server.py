@@ -16,34 +16,20 @@ write export, two weeks), ``CONNECT_HQ_API_KEY`` (an API key the fake HQ accepts
 
 from __future__ import annotations
 
-import logging
 import secrets
-import shutil
-import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
+from reconciler.sandbox.common.server import StoredSandbox
 from reconciler.sandbox.connect import automation, export
 from reconciler.sandbox.connect.app import Runtime, build_app
 from reconciler.sandbox.connect.control import make_control, mint
 from reconciler.sandbox.connect.hq import digest
 from reconciler.sandbox.connect.store import Store
 from reconciler.sandbox.connect.wire import Router
-from reconciler.sandbox.host import AppServer
 
 ROUTER = Router([*automation.ROUTES, *export.ROUTES])
 HQ_URL = "https://www.commcarehq.org"
 TWO_WEEKS = 14 * 24 * 3600
-
-
-class _QuietDrops(logging.Filter):
-    """uvicorn reports an injected drop as an ASGI error; it is the point of the fault."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "should return None" not in record.getMessage()
-
-
-logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
 
 
 def _modules(*slugs: str) -> list[dict[str, object]]:
@@ -57,20 +43,11 @@ def _units(*slugs: str) -> list[dict[str, str]]:
     return [{"slug": s, "name": s.replace("-", " ").title()} for s in slugs]
 
 
-class ConnectSandbox(AppServer):
+class ConnectSandbox(StoredSandbox[Store]):
     """A Connect sandbox (serving once started); see the module docstring."""
 
     def __init__(self, port: int = 0, data_dir: Path | None = None, host: str = "127.0.0.1"):
-        super().__init__(port, host, name="connect")
-        self._tmp: Path | None = None
-        if data_dir is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="connect-sandbox-"))
-            data_dir = self._tmp
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(data_dir / "connect.sqlite3")
-        with self.store.lock:
-            if self.store.empty:
-                self._seed()
+        super().__init__(port, host, "connect", data_dir, Store)
         self.runtime = Runtime(self.store)
         control = make_control(self.runtime, self._seed, self._creds)
         self.serve(build_app(self.runtime, ROUTER, control))
@@ -128,15 +105,3 @@ class ConnectSandbox(AppServer):
             "CONNECT_HQ_API_KEY": own["hq_key"],
             "CONNECT_PARTNER_TOKEN": own["partner"],
         }
-
-    @property
-    def credentials(self) -> Mapping[str, str]:
-        with self.store.lock:
-            return self._creds()
-
-    def release(self) -> None:
-        with self.store.lock:
-            self.store.close()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None

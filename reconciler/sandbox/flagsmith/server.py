@@ -14,38 +14,24 @@ back, as GitLab on main always does.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
-import shutil
-import tempfile
 import uuid
-from collections.abc import Mapping
 from pathlib import Path
 
+from reconciler.sandbox.common.server import StoredSandbox
 from reconciler.sandbox.flagsmith import integrations, org, projects
 from reconciler.sandbox.flagsmith.ado import FakeAdo
 from reconciler.sandbox.flagsmith.api import PREFIX, Router, Runtime, build_app, key_digest
 from reconciler.sandbox.flagsmith.control import add_user, make_control
 from reconciler.sandbox.flagsmith.store import Store, now
-from reconciler.sandbox.host import AppServer
 
 OWNER = "owner@acme.io"
 ORGANISATION = "Acme"
 ROUTER = Router([*org.ROUTES, *projects.ROUTES, *integrations.ROUTES])
 
 
-class _QuietDrops(logging.Filter):
-    """uvicorn reports an injected drop as an ASGI error; it is the point of the fault."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "should return None" not in record.getMessage()
-
-
-logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-
-
-class FlagsmithSandbox(AppServer):
+class FlagsmithSandbox(StoredSandbox[Store]):
     """A Flagsmith sandbox (serving once started); see the module docstring."""
 
     def __init__(
@@ -55,19 +41,10 @@ class FlagsmithSandbox(AppServer):
         host: str = "127.0.0.1",
         bug_placeholder: bool | None = None,
     ) -> None:
-        super().__init__(port, host, name="flagsmith")
-        self._tmp: Path | None = None
-        if data_dir is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="flagsmith-sandbox-"))
-            data_dir = self._tmp
-        data_dir.mkdir(parents=True, exist_ok=True)
         if bug_placeholder is None:
             bug_placeholder = os.environ.get("RECONCILER_FLAGSMITH_BUG_PLACEHOLDER") == "1"
-        self.bug_placeholder = bug_placeholder
-        self.store = Store(data_dir / "flagsmith.sqlite3")
-        with self.store.lock:
-            if self.store.empty:
-                self._seed()
+        self.bug_placeholder = bug_placeholder  # before the store: _seed() reads it
+        super().__init__(port, host, "flagsmith", data_dir, Store)
         self.runtime = Runtime(self.store, root=self.root)
         self.ado = FakeAdo()
         control = make_control(self.runtime, self.ado, self._seed, self._creds)
@@ -104,14 +81,3 @@ class FlagsmithSandbox(AppServer):
     @property
     def url(self) -> str:
         return f"{self.root}{PREFIX}"
-
-    @property
-    def credentials(self) -> Mapping[str, str]:
-        with self.store.lock:
-            return self._creds()
-
-    def release(self) -> None:
-        self.store.close()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None

@@ -11,14 +11,10 @@ channel) or in a temporary directory removed by ``stop()``.
 
 from __future__ import annotations
 
-import logging
 import secrets
-import shutil
-import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
-from reconciler.sandbox.host import AppServer
+from reconciler.sandbox.common.server import StoredSandbox
 from reconciler.sandbox.messages.api import PREFIX, Runtime, build_app
 from reconciler.sandbox.messages.control import make_control, new_channel
 from reconciler.sandbox.messages.store import Store
@@ -27,32 +23,13 @@ SUPERUSER = "admin@messages.sandbox"
 SCOPES = ["maildomains:create", "maildomains:read", "mailboxes:read"]
 
 
-class _QuietDrops(logging.Filter):
-    """uvicorn reports an injected drop as an ASGI error; it is the point of the fault."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "should return None" not in record.getMessage()
-
-
-logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
-
-
-class MessagesSandbox(AppServer):
+class MessagesSandbox(StoredSandbox[Store]):
     """A Messages sandbox (serving once started); see the module docstring."""
 
     def __init__(
         self, port: int = 0, data_dir: Path | None = None, host: str = "127.0.0.1"
     ) -> None:
-        super().__init__(port, host, name="messages")
-        self._tmp: Path | None = None
-        if data_dir is None:
-            self._tmp = Path(tempfile.mkdtemp(prefix="messages-sandbox-"))
-            data_dir = self._tmp
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(data_dir / "messages.sqlite3")
-        with self.store.lock:
-            if self.store.empty:
-                self._seed()
+        super().__init__(port, host, "messages", data_dir, Store)
         self.runtime = Runtime(self.store)
         self.serve(build_app(self.runtime, make_control(self.runtime, self._seed, self._creds)))
 
@@ -89,14 +66,3 @@ class MessagesSandbox(AppServer):
     @property
     def url(self) -> str:
         return f"{self.root}{PREFIX}/"
-
-    @property
-    def credentials(self) -> Mapping[str, str]:
-        with self.store.lock:
-            return self._creds()
-
-    def release(self) -> None:
-        self.store.close()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
