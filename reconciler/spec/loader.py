@@ -60,6 +60,8 @@ _STR = _CORE + "str"
 _CONSTRUCTED = {_CORE + t for t in ("null", "bool", "int", "float")}
 _TEXT = {_CORE + t for t in ("str", "timestamp", "binary")}
 _MERGE = _CORE + "merge"
+# values beyond one per character of a file: only aliases of aliases (billion laughs) get there
+ALIAS_BUDGET = 100_000
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,11 @@ def load(path: Path) -> Loaded:
     constructor = ScalarConstructor()
     merged = False
     for source in files:
-        builder = _parse_file(source, errors, constructor)
+        try:
+            builder = _parse_file(source, errors, constructor)
+        except RecursionError:  # the composer and the builder recurse once per level
+            errors.append(SpecError("nested too deep to read", Location(str(source.path), 1, 1)))
+            continue
         if builder is None:
             continue
         if not merged:  # the first parsed file: nothing to merge with
@@ -226,6 +232,7 @@ def _parse_file(
         errors.append(SpecError(f"invalid YAML: {type(exc).__name__}", Location(file, 1, 1)))
         return None
     builder = _Builder(file, constructor)
+    builder.budget += len(text)
     if root is None:
         builder.positions[()] = (file, 1, 1)
         return builder
@@ -264,12 +271,17 @@ class _Builder:
         self.references: list[NodePath] = []
         self.errors: list[SpecError] = []
         self._active: set[int] = set()  # nodes being built: an alias to one is recursive
+        self.budget = ALIAS_BUDGET  # values left to build (``_parse_file`` adds the text size)
 
     def error(self, message: str, node: Any) -> None:
         self.errors.append(SpecError(message, _location(node, self.file)))
 
     def build(self, node: Any, path: NodePath) -> Any:
         kind = node.id
+        self.budget -= 1
+        if self.budget < 0:
+            message = f"aliases expand to over {ALIAS_BUDGET:,} values more than the file holds"
+            raise SpecErrors([SpecError(message, _location(node, self.file))])
         if kind == "scalar":
             return self._scalar(node, path)
         if id(node) in self._active:
