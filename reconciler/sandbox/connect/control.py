@@ -14,7 +14,7 @@ test hooks. No credentials (loopback only).
 ``POST /_sandbox/members/``            ``{organization, email, role}``: a user joins; a token
 ``POST /_sandbox/changes/``            out-of-band edits ``{"changes": [{"op": ...}]}`` (below)
 ``GET|DELETE /_sandbox/counters/``     requests per ``METHOD /route`` and ``total``
-``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``common.faults.Faults``)
+``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``common.control``)
 =====================================  ==========================================================
 
 Change ops (the web UI can edit what the API cannot): ``set_opportunity {name, fields}``,
@@ -23,7 +23,6 @@ Change ops (the web UI can edit what the API cannot): ``set_opportunity {name, f
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import secrets
@@ -32,7 +31,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from reconciler.sandbox.common.faults import Faults
+from reconciler.sandbox.common import control as common_control
 from reconciler.sandbox.connect.app import Runtime, token_digest
 from reconciler.sandbox.connect.hq import digest
 from reconciler.sandbox.connect.store import Row, Store
@@ -78,8 +77,7 @@ def _dispatch(
     route = (method, "/".join(parts))
     if route == ("POST", "reset"):
         reset()
-        runtime.counters.clear()
-        runtime.faults = Faults()
+        common_control.reset(runtime)
         return credentials()
     if route == ("GET", "state"):
         shown = {k: v for k, v in store.settings.items() if k != "own"}  # credentials
@@ -106,16 +104,9 @@ def _dispatch(
         return _member(store, str(body["organization"]), str(body["email"]), body.get("role"))
     if route == ("POST", "changes"):
         return {"changes": [_change(store, c) for c in body.get("changes") or []]}
-    if parts == ["counters"] and method in ("GET", "DELETE"):
-        if method == "DELETE":
-            runtime.counters.clear()
-        return dict(runtime.counters)
-    if parts == ["faults"] and method in ("GET", "POST", "DELETE"):
-        if method == "DELETE":
-            runtime.faults = Faults()
-        if method == "POST":
-            runtime.faults = _faults(body)
-        return dataclasses.asdict(runtime.faults)
+    shared = common_control.route(runtime, method, parts, body)
+    if shared is not None:
+        return shared
     raise ApiError(404, f"sandbox: no control {method} /_sandbox/{'/'.join(parts)}/")
 
 
@@ -134,14 +125,6 @@ def _member(store: Store, org: str, email: str, role: Any) -> dict[str, Any]:
             "memberships", {"organization": org, "user": user["id"], "role": role or "member"}
         )
     return {"token": mint(store, user["id"], ["read", "write", "export"], 1209600)}
-
-
-def _faults(body: Any) -> Faults:
-    names = {f.name for f in dataclasses.fields(Faults)}
-    if not isinstance(body, dict) or set(body) - names:
-        raise ApiError(400, f"sandbox: faults are an object with fields {sorted(names)}")
-    counts = {k: int(v) for k, v in body.items() if k != "only"}
-    return Faults(only=str(body.get("only", "")), **counts)
 
 
 def _accept(store: Store, phone: str, opportunity: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ dashboard, an invitee accepting, Django admin) and test hooks. No credentials (l
 ``POST /_sandbox/settings/``           ``{"bug_placeholder": bool}``
 ``POST /_sandbox/ado/``                ``{organisation_url, pats?: [...], down?: bool}`` (fake ADO)
 ``GET|DELETE /_sandbox/counters/``     requests per ``METHOD /route`` and ``total``
-``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``api.Faults``)
+``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``common.control``)
 =====================================  ==========================================================
 
 Change ops: ``add_user {email, role}``, ``set_role {email, role}``, ``create_project {name}``,
@@ -22,7 +22,6 @@ environment?, user?|group?, admin?, permissions?}``, ``create_group {name}``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from reconciler.sandbox.common.faults import Faults
+from reconciler.sandbox.common import control as common_control
 from reconciler.sandbox.flagsmith.ado import FakeAdo
 from reconciler.sandbox.flagsmith.api import Runtime
 from reconciler.sandbox.flagsmith.store import Row, Store, now
@@ -72,8 +71,7 @@ def make_control(
             if parts == ["reset"] and method == "POST":
                 reset()
                 ado.reset()
-                runtime.counters.clear()
-                runtime.faults = Faults()
+                common_control.reset(runtime)
                 return JSONResponse(credentials())
             if parts == ["state"] and method == "GET":
                 return JSONResponse({k: v for k, v in store.data.items() if k != "keys"})
@@ -94,27 +92,12 @@ def make_control(
                 return JSONResponse({"probes": ado.probes})
             if parts == ["ado"] and method == "GET":
                 return JSONResponse({"probes": ado.probes})
-            if parts == ["counters"] and method in ("GET", "DELETE"):
-                if method == "DELETE":
-                    runtime.counters.clear()
-                return JSONResponse(dict(runtime.counters))
-            if parts == ["faults"] and method in ("GET", "POST", "DELETE"):
-                if method == "DELETE":
-                    runtime.faults = Faults()
-                if method == "POST":
-                    runtime.faults = _faults(body)
-                return JSONResponse(dataclasses.asdict(runtime.faults))
+            shared = common_control.route(runtime, method, parts, body)
+            if shared is not None:
+                return JSONResponse(shared)
         raise ApiError(404, f"sandbox: no control {method} {path}")
 
     return control
-
-
-def _faults(body: Any) -> Faults:
-    names = {f.name for f in dataclasses.fields(Faults)}
-    if not isinstance(body, dict) or set(body) - names:
-        raise ApiError(400, f"sandbox: faults are an object with fields {sorted(names)}")
-    counts = {k: int(v) for k, v in body.items() if k != "only"}
-    return Faults(only=str(body.get("only", "")), **counts)
 
 
 def _accept(store: Store, email: str) -> dict[str, Any]:

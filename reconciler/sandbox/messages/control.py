@@ -15,7 +15,7 @@
 ``POST /_sandbox/login/``              ``{email}``: that user logs in over OIDC; with the
                                        DeployCenter backend their domain admin rights are synced
 ``GET|DELETE /_sandbox/counters/``     requests per ``METHOD /route`` and ``total``
-``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``api.Faults``)
+``GET|POST|DELETE /_sandbox/faults/``  read, set or clear injected faults (``common.control``)
 =====================================  ==========================================================
 
 Change ops: ``set_domain {domain, oidc_autojoin?, identity_sync?, custom_attributes?}``,
@@ -29,7 +29,6 @@ answers the IntegrityError entry ``Failed to provision domain.``), ``set_entitle
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import secrets
@@ -38,7 +37,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from reconciler.sandbox.common.faults import Faults
+from reconciler.sandbox.common import control as common_control
 from reconciler.sandbox.messages.api import Runtime
 from reconciler.sandbox.messages.provisioning import CONFIG_FLAGS
 from reconciler.sandbox.messages.store import Row, Store, now
@@ -77,8 +76,7 @@ def make_control(
         with store.lock:
             if parts == ["reset"] and method == "POST":
                 reset()
-                runtime.counters.clear()
-                runtime.faults = Faults()
+                common_control.reset(runtime)
                 return JSONResponse(credentials())
             if parts == ["domains"] and method == "GET":
                 return JSONResponse(
@@ -109,30 +107,15 @@ def make_control(
                 synced = store.login_sync(str(body.get("email") or ""))
                 store.save()
                 return JSONResponse(synced)
-            if parts == ["counters"] and method in ("GET", "DELETE"):
-                if method == "DELETE":
-                    runtime.counters.clear()
-                return JSONResponse(dict(runtime.counters))
-            if parts == ["faults"] and method in ("GET", "POST", "DELETE"):
-                if method == "DELETE":
-                    runtime.faults = Faults()
-                if method == "POST":
-                    runtime.faults = _faults(body)
-                return JSONResponse(dataclasses.asdict(runtime.faults))
+            try:
+                shared = common_control.route(runtime, method, parts, body)
+            except (TypeError, ValueError):  # only a fault count int() refuses raises these
+                raise ApiError(400, "sandbox: fault values are integers ('only' a text)") from None
+            if shared is not None:
+                return JSONResponse(shared)
         raise ApiError(404, f"sandbox: no control {method} {path}")
 
     return control
-
-
-def _faults(body: Any) -> Faults:
-    names = {f.name for f in dataclasses.fields(Faults)}
-    if not isinstance(body, dict) or set(body) - names:
-        raise ApiError(400, f"sandbox: faults are an object with fields {sorted(names)}")
-    try:
-        counts = {k: int(v) for k, v in body.items() if k != "only"}
-    except (TypeError, ValueError):
-        raise ApiError(400, "sandbox: fault values are integers ('only' a text)") from None
-    return Faults(only=str(body.get("only", "")), **counts)
 
 
 def _domain(store: Store, name: Any) -> Row:
