@@ -62,7 +62,14 @@ EXTRA_ENV = {
 # What a Connect apply says when a program's create answer was lost: its UUID is on no list
 # the API offers, so an operator pins it (docs/connect-api.md); counted, never retried forever.
 OPERATOR = "pin it with id"
-MAX_RUNS = 5  # clean re-runs before a trial is declared not converged
+MAX_RUNS = 5
+# The environment variables holding secrets, per provider (the sandbox mints fresh values).
+SECRET_VARIABLES = {
+    "phase": ("PHASE_TOKEN", "PHASE_PASSWORD"),
+    "flagsmith": ("FLAGSMITH_API_KEY", "ADO_PAT", "GITLAB_TOKEN", "DD_API_KEY"),
+    "messages": ("MESSAGES_API_KEY", "MESSAGES_ADMIN_TOKEN"),
+    "connect": ("CONNECT_TOKEN", "CONNECT_HQ_API_KEY"),
+}  # clean re-runs before a trial is declared not converged
 
 
 @dataclass
@@ -81,6 +88,9 @@ class Trial:
     duplicates: dict[str, int] = field(default_factory=dict)
     extra_requests: int = 0
     needs_operator: bool = False
+    canaries: int = 0
+    kept: int = 0  # secrets found where the spec sends them (a 0600 file): the scan works
+    leaks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -320,6 +330,72 @@ def garbled_trial(rig: Rig, seed: int) -> Trial:
     finally:
         run.close()
     return trial
+
+
+def canaries(run: Run) -> set[str]:
+    """Every secret of a run: the provider's secret variables (and the parts of a
+    ``pss_*:`` token of 16 characters or more), and the one-time passwords the server issued."""
+    found: set[str] = set()
+    for name in SECRET_VARIABLES[run.rig.name]:
+        value = run.env[name]
+        found.add(value)
+        found.update(part for part in value.split(":") if len(part) >= 16)
+    passwords = run.rig.server.store.data.get("passwords", {})
+    found.update(str(v) for v in passwords.values() if isinstance(v, str))
+    found.update(
+        str(v["password"]) for v in passwords.values() if isinstance(v, dict) and "password" in v
+    )
+    return found
+
+
+def secrets_trial(rig: Rig, seed: int, rate: float = 0.25) -> Trial:
+    """A faulted apply with debug logging, a re-run, a saved plan, a drift report and a run
+    whose token is refused; every output, file written and the state store is scanned for the
+    run's secrets. Files a secret is meant to go to (``store: {file: ...}``) must be 0600."""
+    trial = Trial(rig.name, seed)
+    run = rig.fresh()
+    try:
+        run.env["RECONCILER_LOG"] = "debug"
+        rig.proxy.configure(seed=seed, rate=rate)
+        outputs = [run.apply().output]
+        trial.faults = Counter(rig.proxy.tally.faults)
+        rig.proxy.configure(seed=0, rate=0.0)
+        outputs.append(run.apply().output)
+        outputs.append(run.cli("plan", str(run.spec), "--out", str(run.dir / "saved.plan")).output)
+        outputs.append(run.cli("drift", str(run.spec), "--format", "json").output)
+        outputs.append(run.cli("state", "list").output)
+        refused = dict(run.env)
+        secret = SECRET_VARIABLES[rig.name][0]
+        run.env[secret] = run.env[secret][:-4] + "zzzz"  # a refused credential: error texts
+        outputs.append(run.apply().output)
+        run.env = refused
+        found = canaries(run)
+        trial.canaries = len(found)
+        files = {
+            str(path.relative_to(run.dir)): path.read_bytes()
+            for path in run.dir.rglob("*")
+            if path.is_file() and run.spec not in path.parents
+        }
+        texts = {f"output {i}": text.encode() for i, text in enumerate(outputs)}
+        for name, data in {**texts, **files}.items():
+            for value in found:
+                if value.encode() in data:
+                    if _meant_for(name, run):
+                        trial.kept += 1
+                    else:
+                        trial.leaks.append(f"{name} holds a secret")
+        for name in files:
+            mode = (run.dir / name).stat().st_mode & 0o777
+            if _meant_for(name, run) and mode & 0o077:
+                trial.problems.append(f"{name} has mode {oct(mode)}, not 0600")
+    finally:
+        run.close()
+    return trial
+
+
+def _meant_for(name: str, run: Run) -> bool:
+    """A file a spec names as a secret's store (``store: {file: ...}``)."""
+    return any(f"file: {name}" in p.read_text() for p in run.spec.glob("*.yaml"))
 
 
 @contextlib.contextmanager
