@@ -15,10 +15,10 @@ the spec schema is built once per process: set it before the process starts.
 from __future__ import annotations
 
 import importlib
-import os
 
 from reconciler.errors import ReconcilerError
 from reconciler.providers.base import ProviderPlugin
+from reconciler.registry import registered
 
 # module path of each plugin; the module defines ``PLUGIN: ProviderPlugin``
 _MODULES: dict[str, str] = {
@@ -34,17 +34,7 @@ VARIABLE = "RECONCILER_PLUGINS"
 
 def modules() -> dict[str, str]:
     """Name -> plugin module: the built-in ones, then those of ``RECONCILER_PLUGINS``."""
-    out = dict(_MODULES)
-    for entry in os.environ.get(VARIABLE, "").split(","):
-        if not entry.strip():
-            continue
-        name, sep, module = (part.strip() for part in entry.partition("="))
-        if not sep or not name or not module:
-            raise ReconcilerError(f"{VARIABLE}: {entry.strip()!r} is not name=module")
-        if name in out:
-            raise ReconcilerError(f"{VARIABLE}: provider {name!r} is already registered")
-        out[name] = module
-    return out
+    return registered(_MODULES, VARIABLE, "provider")
 
 
 def plugins() -> dict[str, ProviderPlugin]:

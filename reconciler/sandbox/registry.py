@@ -15,10 +15,10 @@ built-in name cannot be reused.
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Sequence
 
 from reconciler.errors import ReconcilerError
+from reconciler.registry import registered
 from reconciler.sandbox.host import SandboxMount
 
 # module path of each system's mount; the module defines ``MOUNT: SandboxMount``
@@ -35,17 +35,7 @@ VARIABLE = "RECONCILER_SANDBOXES"
 
 def modules() -> dict[str, str]:
     """Name -> mount module: the built-in ones, then those of ``RECONCILER_SANDBOXES``."""
-    out = dict(_MODULES)
-    for entry in os.environ.get(VARIABLE, "").split(","):
-        if not entry.strip():
-            continue
-        name, sep, module = (part.strip() for part in entry.partition("="))
-        if not sep or not name or not module:
-            raise ReconcilerError(f"{VARIABLE}: {entry.strip()!r} is not name=module")
-        if name in out:
-            raise ReconcilerError(f"{VARIABLE}: sandbox {name!r} is already registered")
-        out[name] = module
-    return out
+    return registered(_MODULES, VARIABLE, "sandbox")
 
 
 def names() -> list[str]:
