@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from reconciler.errors import ReconcilerError, SpecError, SpecErrors
 from reconciler.providers.base import ProviderPlugin
+from reconciler.providers.kit.insecure import insecure_http_allowed
 from reconciler.providers.registry import plugins
 from reconciler.spec.spec import Spec
 from reconciler.state.open import open_store
@@ -85,7 +86,8 @@ def export(
     spec = _load_connection(document, out_path, env, {provider_name: plugin})
     store = open_store(out_path, env)
     try:
-        provider = plugin.open(spec.sections[provider_name], store)
+        with insecure_http_allowed(spec.sections[provider_name]):
+            provider = plugin.open(spec.sections[provider_name], store)
         try:
             exported = plugin.export(provider)
         finally:

@@ -18,6 +18,7 @@ from reconciler.model.resource import JSON, Resource
 from reconciler.model.state import State
 from reconciler.plan.plan import Plan
 from reconciler.providers.base import Provider, ProviderPlugin
+from reconciler.providers.kit.insecure import insecure_http_allowed
 from reconciler.providers.registry import plugins
 from reconciler.spec.spec import Spec
 from reconciler.state.store import StateStore
@@ -40,7 +41,8 @@ def open_providers(
         for name, plugin in registry.items():
             section = spec.sections.get(name)
             if section is not None:
-                opened[name] = plugin.open(section, store)
+                with insecure_http_allowed(section):  # the section's allow_insecure_http
+                    opened[name] = plugin.open(section, store)
     except BaseException:
         close_providers(opened)
         raise

@@ -57,3 +57,24 @@ def test_a_garbled_answer_mid_apply_is_finished_by_a_rerun(rig: Rig) -> None:
     trial = garbled_trial(rig, 7)
     assert not trial.problems and not trial.duplicates, trial
     assert 1 <= trial.runs_to_converge <= 2 or trial.needs_operator, trial
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_plain_http_to_another_host_is_refused_unless_allowed(rig: Rig, allowed: bool) -> None:
+    run = rig.fresh()
+    try:
+        proxied = f"http://127.0.0.1:{rig.proxy.port}"
+        for key, value in list(run.env.items()):
+            run.env[key] = value.replace(proxied, "http://192.0.2.1:9")  # TEST-NET: no host
+        run.env["RECONCILER_HTTP_TIMEOUT"] = "0.25"
+        if allowed:
+            flag = "  connection:\n    allow_insecure_http: true\n"
+            for spec in run.spec.glob("*.yaml"):
+                spec.write_text(spec.read_text().replace("  connection:\n", flag))
+        outcome = run.plan_empty()
+        assert outcome.code == 1 and not outcome.traceback, outcome.output
+        refused = "allow_insecure_http: true" in outcome.output
+        assert refused is not allowed, outcome.output  # allowed: it tried, and nobody answered
+        assert "192.0.2.1" in outcome.output or allowed, outcome.output
+    finally:
+        run.close()

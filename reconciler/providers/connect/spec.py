@@ -29,6 +29,11 @@ class ConnectConnection(_Model):
         "the read and export scopes. Access tokens expire (two weeks by default)."
     )
     rate_limit: int = Field(default=240, ge=1, le=100000, description="Requests per minute.")
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Allow plain http:// to a host other than loopback (credentials would "
+        "cross the network unencrypted).",
+    )
 
 
 class ConnectAppSpec(_Model):

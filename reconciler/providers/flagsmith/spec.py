@@ -51,6 +51,11 @@ class FlagsmithConnection(_Model):
         description="An admin organisation API key (sent as 'Authorization: Api-Key <key>')."
     )
     rate_limit: int = Field(default=240, ge=1, le=100000, description="Requests per minute.")
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Allow plain http:// to a host other than loopback (credentials would "
+        "cross the network unencrypted).",
+    )
 
 
 class MemberSpec(_Model):

@@ -19,6 +19,9 @@ Contract of ``HttpClient.request``:
   aside). ``timeout`` defaults to ``RECONCILER_HTTP_TIMEOUT`` (seconds) or 30. An answer over
   ``MAX_ANSWER`` bytes (decoded) is refused without being read further; JSON nested deeper than
   the decoder takes is "not JSON". TLS is always verified; a failed verification is not retried.
+* Plain ``http://`` to a host other than loopback is refused at construction (credentials
+  would cross the network unencrypted) unless the connection says ``allow_insecure_http: true``
+  (``kit.insecure.insecure_http_allowed``, set around a provider's opening by the engine).
 * Answers: ``None`` for 204 or an empty body (and for 404 with ``ok_missing``); otherwise the
   decoded JSON. ``decoded`` validates it into a pydantic model (``answers.decode``).
 * Errors: ``ProviderError(address, "<METHOD> <path>: HTTP <status>: <server's message>",
@@ -48,6 +51,7 @@ from pydantic import BaseModel
 
 from reconciler.errors import ProviderError, TransportError
 from reconciler.providers.kit.answers import decode
+from reconciler.providers.kit.insecure import check_scheme
 from reconciler.providers.kit.pacing import SharedBudget, TokenBucket
 from reconciler.secrets.redact import redact
 from reconciler.secrets.value import Secret
@@ -156,6 +160,7 @@ class HttpClient:
     ) -> None:
         self.base = base_url.rstrip("/")
         self.system = system
+        check_scheme(self.base, system)
         self.budget = budget
         self.bucket = budget.bucket if budget is not None else TokenBucket(rate_limit)
         self.sleep = sleep

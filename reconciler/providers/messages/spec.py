@@ -38,6 +38,11 @@ class MessagesConnection(_Model):
         "Without it only domains are managed.",
     )
     rate_limit: int = Field(default=240, ge=1, le=100000, description="Requests per minute.")
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Allow plain http:// to a host other than loopback (credentials would "
+        "cross the network unencrypted).",
+    )
 
 
 class FileStore(_Model):

@@ -107,6 +107,11 @@ class PhaseConnection(_Model):
         description="Requests per minute paced by a token bucket (the server's budget is per "
         "principal: Free 120, Pro 240; at most 60000, 1000 a second).",
     )
+    allow_insecure_http: bool = Field(
+        default=False,
+        description="Allow plain http:// to a host other than loopback (credentials would "
+        "cross the network unencrypted).",
+    )
 
 
 class RoleSpec(_Model):
