@@ -16,13 +16,13 @@ Usage: .venv/bin/python benchmarks/flagsmith_scale.py [SIZES...]   (default: 10 
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
+from cycle import CYCLE, PEAK, peak_mib, plan_apply_replan
 from table import report
 
 from reconciler import engine
@@ -77,23 +77,7 @@ def run(n: int) -> dict[str, float]:
         )
         out: dict[str, float] = {}
         with engine.Session(spec, env=env) as session:
-            provider = session.providers["flagsmith"]
-
-            def requests() -> int:
-                return int(provider.stats()["requests"])  # type: ignore[call-overload]
-
-            t, r = time.monotonic(), requests()
-            plan = session.make_plan()
-            out["plan_s"], out["plan_req"] = time.monotonic() - t, requests() - r
-            out["changes"] = len(plan.executable)
-            t, r = time.monotonic(), requests()
-            result = session.apply(plan, concurrency=4)
-            assert result.ok, [x.line() for x in result.results if not x.ok][:3]
-            out["apply_s"], out["apply_req"] = time.monotonic() - t, requests() - r
-            t, r = time.monotonic(), requests()
-            again = session.make_plan()
-            assert again.empty, [str(c.address) for c in again.executable][:5]
-            out["replan_s"], out["replan_req"] = time.monotonic() - t, requests() - r
+            out.update(plan_apply_replan(session, "flagsmith"))
             httpx.post(f"{sandbox.root}/_sandbox/faults/", json={"latency_ms": 500})
             t = time.monotonic()
             assert session.make_plan().empty
@@ -104,17 +88,15 @@ def run(n: int) -> dict[str, float]:
             out["objects"] = len(managed)
             out["per_resource_req"] = 1 + len(managed)
             out["per_resource_s"] = HASH_SECONDS * out["per_resource_req"]
-        out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_mib"] = peak_mib()
         return out
 
 
 def main(argv: list[str]) -> int:
     columns = [
-        ("managed objects", "objects"), ("changes", "changes"), ("plan req", "plan_req"),
-        ("plan s", "plan_s"), ("apply req", "apply_req"), ("apply s", "apply_s"),
-        ("re-plan req", "replan_req"), ("re-plan s", "replan_s"),
+        ("managed objects", "objects"), ("changes", "changes"), *CYCLE,
         ("re-plan s at 0.5 s/req", "slow_s"), ("per-resource refresh req", "per_resource_req"),
-        ("per-resource s at 0.5 s/req", "per_resource_s"), ("peak RSS MiB", "peak_mib"),
+        ("per-resource s at 0.5 s/req", "per_resource_s"), *PEAK,
     ]  # fmt: skip
     return report(columns, [int(a) for a in argv] or [10, 100], run)
 

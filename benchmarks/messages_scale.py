@@ -12,12 +12,11 @@ Usage: .venv/bin/python benchmarks/messages_scale.py [SIZES...]   (default: 10 1
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from cycle import CYCLE, OBJECTS_AND_CHANGES, PEAK, peak_mib, plan_apply_replan
 from table import report
 
 from reconciler import engine
@@ -58,34 +57,14 @@ def run(n: int) -> dict[str, float]:
         env = dict(os.environ, **sandbox.credentials, RECONCILER_STATE=f"{tmp}/state.db")
         out: dict[str, float] = {}
         with engine.Session(spec, env=env) as session:
-            provider = session.providers["messages"]
-
-            def requests() -> int:
-                return int(provider.stats()["requests"])  # type: ignore[call-overload]
-
-            t, r = time.monotonic(), requests()
-            plan = session.make_plan()
-            out["plan_s"], out["plan_req"] = time.monotonic() - t, requests() - r
-            out["changes"] = len(plan.executable)
-            t, r = time.monotonic(), requests()
-            result = session.apply(plan, concurrency=4)
-            assert result.ok, [x.line() for x in result.results if not x.ok][:3]
-            out["apply_s"], out["apply_req"] = time.monotonic() - t, requests() - r
-            t, r = time.monotonic(), requests()
-            again = session.make_plan()
-            assert again.empty, [str(c.address) for c in again.executable][:5]
-            out["replan_s"], out["replan_req"] = time.monotonic() - t, requests() - r
+            out.update(plan_apply_replan(session, "messages"))
             out["objects"] = len(session.refresh())
-        out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_mib"] = peak_mib()
         return out
 
 
 def main(argv: list[str]) -> int:
-    columns = [
-        ("objects", "objects"), ("changes", "changes"), ("plan req", "plan_req"),
-        ("plan s", "plan_s"), ("apply req", "apply_req"), ("apply s", "apply_s"),
-        ("re-plan req", "replan_req"), ("re-plan s", "replan_s"), ("peak RSS MiB", "peak_mib"),
-    ]  # fmt: skip
+    columns = [*OBJECTS_AND_CHANGES, *CYCLE, *PEAK]
     return report(columns, [int(a) for a in argv] or [10, 100, 1000], run)
 
 

@@ -13,13 +13,12 @@ Usage: .venv/bin/python benchmarks/phase_scale.py [SIZES...]   (default: 10 100 
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
+from cycle import CYCLE, OBJECTS_AND_CHANGES, PEAK, peak_mib, plan_apply_replan
 from table import report
 
 from reconciler import engine
@@ -63,27 +62,10 @@ def run(n: int) -> dict[str, float]:
         env = dict(os.environ, **sandbox.credentials, RECONCILER_STATE=f"{tmp}/state.db")
         out: dict[str, float] = {}
         with engine.Session(spec, env=env) as session:
-            provider = session.providers["phase"]
-
-            def requests() -> int:
-                return int(provider.stats()["requests"])  # type: ignore[call-overload]
-
-            t, r = time.monotonic(), requests()
-            plan = session.make_plan()
-            out["plan_s"], out["plan_req"] = time.monotonic() - t, requests() - r
-            out["changes"] = len(plan.executable)
-            t, r = time.monotonic(), requests()
-            result = session.apply(plan, concurrency=4)
-            assert result.ok, [x.line() for x in result.results if not x.ok][:3]
-            out["apply_s"], out["apply_req"] = time.monotonic() - t, requests() - r
-            t, r = time.monotonic(), requests()
-            again = session.make_plan()
-            assert again.empty, [str(c.address) for c in again.executable][:5]
-            out["replan_s"], out["replan_req"] = time.monotonic() - t, requests() - r
+            out.update(plan_apply_replan(session, "phase"))
             live = session.refresh()
             out["objects"] = len(live)
-        # peak RSS of the process, sandbox included (tracemalloc would slow every step)
-        out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_mib"] = peak_mib()
         # a per-resource refresh: one GET per live object plus each collection list
         out["per_resource_req"] = out["objects"] + 6
         return out
@@ -91,11 +73,11 @@ def run(n: int) -> dict[str, float]:
 
 def main(argv: list[str]) -> int:
     columns = [
-        ("objects", "objects"), ("changes", "changes"), ("plan req", "plan_req"),
-        ("plan s", "plan_s"), ("apply req", "apply_req"), ("apply s", "apply_s"),
-        ("re-plan req", "replan_req"), ("re-plan s", "replan_s"),
-        ("per-resource refresh req", "per_resource_req"), ("peak RSS MiB", "peak_mib"),
-    ]  # fmt: skip
+        *OBJECTS_AND_CHANGES,
+        *CYCLE,
+        ("per-resource refresh req", "per_resource_req"),
+        *PEAK,
+    ]
     return report(columns, [int(a) for a in argv] or [10, 100, 1000], run)
 
 
