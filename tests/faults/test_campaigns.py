@@ -47,7 +47,7 @@ def test_faulted_applies_converge_without_duplicates(rig: Rig) -> None:
 
 
 def test_kill_9_during_apply_then_rerun_converges_sqlite(rig: Rig) -> None:
-    for seed in range(1, 4):
+    for seed in (1, 2):
         _check(crash_trial(rig, seed))
 
 
