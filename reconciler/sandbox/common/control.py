@@ -10,18 +10,10 @@ and what ``POST /_sandbox/reset/`` does to them (``reset``).
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from typing import Any, Protocol
+from typing import Any
 
-from reconciler.sandbox.common.faults import Faults
+from reconciler.sandbox.common.faults import Faults, Hooks
 from reconciler.sandbox.common.wire import ApiError
-
-
-class Hooks(Protocol):
-    """What the control routes read and change of a sandbox's runtime."""
-
-    counters: Counter[str]
-    faults: Faults
 
 
 def reset(runtime: Hooks) -> None:

@@ -5,9 +5,10 @@ wrapper that drops a connection without an answer (``DropConnections``)."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi.responses import Response
 
@@ -72,6 +73,38 @@ def after(faults: Faults, response: Response) -> Response:
         faults.lost -= 1
         return dropped()
     return response
+
+
+class Hooks(Protocol):
+    """What the faults and the control routes read and change of a sandbox's runtime."""
+
+    counters: Counter[str]
+    faults: Faults
+
+
+def serve(
+    runtime: Hooks,
+    method: str,
+    template: str,
+    error_message: str,
+    view: Callable[[], Response],
+    save: Callable[[], None],
+) -> Response:
+    """Serve one API request to ``METHOD template`` under injected faults: count it (and the
+    ``total``), consume the faults that stop it (``before``), run ``view``, ``save`` after a
+    successful write, then consume a ``lost`` fault (``after``). Call with the store's lock
+    held."""
+    label = f"{method} {template}"
+    runtime.counters[label] += 1
+    runtime.counters["total"] += 1
+    faults = select(runtime.faults, label)
+    stop = before(faults, error_message)
+    if stop is not None:
+        return stop
+    response = view()
+    if method != "GET" and response.status_code < 400:
+        save()
+    return after(faults, response)
 
 
 Scope = MutableMapping[str, Any]

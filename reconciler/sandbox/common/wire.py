@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 class ApiError(Exception):
@@ -82,3 +83,32 @@ def page(
         "previous": link(number - 1) if number > 1 else None,
         "results": list(rows[(number - 1) * size : number * size]),
     }
+
+
+Handler = Callable[..., Response]
+
+
+class Router:
+    """``(method, template) -> handler`` with ``{name}`` segments (``{id:int}`` digits only).
+    A path no template matches is 404 ``Not found.``; one matched for another method only is
+    405, as DRF answers."""
+
+    def __init__(self, routes: list[tuple[str, str, Handler]]) -> None:
+        self.routes = []
+        for method, template, handler in routes:
+            pattern = re.sub(r"\{(\w+):int\}", r"(?P<\1>[0-9]+)", template)
+            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+            self.routes.append((method, template, handler, re.compile(f"^{pattern}$")))
+
+    def find(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
+        """The matching template, its handler and the path's named segments."""
+        allowed = False
+        for m, template, handler, regex in self.routes:
+            found = regex.match(path)
+            if found:
+                allowed = True
+                if m == method:
+                    return template, handler, found.groupdict()
+        if allowed:
+            raise ApiError(405, f'Method "{method}" not allowed.')
+        raise ApiError(404, "Not found.")

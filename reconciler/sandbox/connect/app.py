@@ -30,7 +30,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from reconciler.sandbox.common import app as common_app
-from reconciler.sandbox.common.faults import Faults, after, before, select
+from reconciler.sandbox.common.faults import Faults, serve
 from reconciler.sandbox.common.wire import parse_json
 from reconciler.sandbox.connect.store import Row, Store
 from reconciler.sandbox.connect.wire import ApiError, Router, denied, unauthenticated
@@ -97,15 +97,9 @@ def handle(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Re
     from reconciler.sandbox.connect.automation import run_invite_tasks
 
     template, handler, kwargs = router.find(request.method, request.url.path)
-    label = f"{request.method} {template}"
     store = runtime.store
-    with store.lock:
-        runtime.counters[label] += 1
-        runtime.counters["total"] += 1
-        faults = select(runtime.faults, label)
-        stop = before(faults, "A server error occurred.")
-        if stop is not None:
-            return stop
+
+    def view() -> Response:
         if run_invite_tasks(store):
             store.save()
         user, scopes = _user(store, request.headers.get("authorization"))
@@ -120,9 +114,12 @@ def handle(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Re
             _version(request.headers.get("accept")),
         )
         response: Response = handler(call)
-        if request.method != "GET" and response.status_code < 400:
-            store.save()
-        return after(faults, response)
+        return response
+
+    with store.lock:
+        return serve(
+            runtime, request.method, template, "A server error occurred.", view, store.save
+        )
 
 
 Control = Callable[[str, str, bytes], Response]

@@ -1,4 +1,5 @@
-"""Wire shapes of the Connect sandbox: DRF error bodies, keyset pages, routing.
+"""Wire shapes of the Connect sandbox: DRF error bodies and keyset pages (routes are matched
+by ``common.wire.Router``).
 
 Errors are DRF's: ``{"detail": "..."}`` for authentication (401, with ``WWW-Authenticate:
 Bearer realm="api"``), permission (403) and not-found (404) answers; serializer errors are
@@ -15,8 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +24,7 @@ from fastapi.responses import Response
 
 from reconciler.sandbox.common.faults import Faults as Faults
 from reconciler.sandbox.common.wire import ApiError as ApiError
+from reconciler.sandbox.common.wire import Router as Router
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 5000
@@ -88,29 +89,3 @@ def csv_stream(rows: Sequence[Mapping[str, Any]]) -> Response:
         writer.writeheader()
         writer.writerows(rows)
     return Response(buffer.getvalue(), media_type="text/csv")
-
-
-Handler = Callable[..., Response]
-
-
-class Router:
-    """``(method, template) -> handler`` with ``{name}`` segments (``{id:int}`` digits only)."""
-
-    def __init__(self, routes: list[tuple[str, str, Handler]]) -> None:
-        self.routes = []
-        for method, template, handler in routes:
-            pattern = re.sub(r"\{(\w+):int\}", r"(?P<\1>[0-9]+)", template)
-            pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-            self.routes.append((method, template, handler, re.compile(f"^{pattern}$")))
-
-    def find(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
-        allowed = False
-        for m, template, handler, regex in self.routes:
-            found = regex.match(path)
-            if found:
-                allowed = True
-                if m == method:
-                    return template, handler, found.groupdict()
-        if allowed:
-            raise ApiError(405, f'Method "{method}" not allowed.')
-        raise not_found()

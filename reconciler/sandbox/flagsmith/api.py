@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,8 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from reconciler.sandbox.common import app as common_app
-from reconciler.sandbox.common.faults import Faults, after, before, select
+from reconciler.sandbox.common.faults import Faults, serve
+from reconciler.sandbox.common.wire import Router as Router
 from reconciler.sandbox.common.wire import parse_json
 from reconciler.sandbox.flagsmith.store import Row, Store
 from reconciler.sandbox.flagsmith.wire import ApiError, denied, invalid
@@ -92,43 +92,15 @@ def _key(store: Store, header: str | None) -> Row:
     raise ApiError(401, "Valid Master API Key not found.")
 
 
-class Router:
-    """``(method, template) -> handler`` with ``{name}`` segments."""
-
-    def __init__(self, routes: list[tuple[str, str, Handler]]) -> None:
-        self.routes = [
-            (m, t, h, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", t) + "$"))
-            for m, t, h in routes
-        ]
-
-    def find(self, method: str, path: str) -> tuple[str, Handler, dict[str, str]]:
-        allowed = False
-        for m, template, handler, regex in self.routes:
-            found = regex.match(path)
-            if found:
-                allowed = True
-                if m == method:
-                    return template, handler, found.groupdict()
-        if allowed:
-            raise ApiError(405, f'Method "{method}" not allowed.')
-        raise ApiError(404, "Not found.")
-
-
 def handle(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Response:
     """Serve one API request: faults first, then authentication, then the view."""
     path = request.url.path
     if not path.startswith(PREFIX + "/"):
         raise ApiError(404, "Not found.")
     template, handler, kwargs = router.find(request.method, path[len(PREFIX) :])
-    label = f"{request.method} {template}"
     store = runtime.store
-    with store.lock:
-        runtime.counters[label] += 1
-        runtime.counters["total"] += 1
-        faults = select(runtime.faults, label)
-        stop = before(faults, "A server error occurred.")
-        if stop is not None:
-            return stop
+
+    def view() -> Response:
         key = _key(store, request.headers.get("authorization"))
         call = Call(
             runtime,
@@ -139,10 +111,13 @@ def handle(runtime: Runtime, router: Router, request: Request, raw: bytes) -> Re
             str(request.url).split("?")[0],
             key,
         )
-        response = handler(call)
-        if request.method != "GET" and response.status_code < 400:
-            store.save()
-        return after(faults, response)
+        response: Response = handler(call)
+        return response
+
+    with store.lock:
+        return serve(
+            runtime, request.method, template, "A server error occurred.", view, store.save
+        )
 
 
 Control = Callable[[str, str, bytes], Response]

@@ -31,7 +31,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from reconciler.sandbox.common import app as common_app
-from reconciler.sandbox.common.faults import Faults, after, before, select
+from reconciler.sandbox.common.faults import Faults, serve
 from reconciler.sandbox.common.wire import parse_json
 from reconciler.sandbox.messages import admin, provisioning
 from reconciler.sandbox.messages.store import Row, Store, now
@@ -127,15 +127,9 @@ def handle(runtime: Runtime, request: Request, body: bytes) -> Response:
     if not path.startswith(PREFIX + "/"):
         raise ApiError(404, "Not found.")
     template, auth, handler, kwargs = _route(request.method, path[len(PREFIX) :])
-    label = f"{request.method} {template}"
     store = runtime.store
-    with store.lock:
-        runtime.counters[label] += 1
-        runtime.counters["total"] += 1
-        faults = select(runtime.faults, label)
-        stop = before(faults, "Internal server error.")
-        if stop is not None:
-            return stop
+
+    def view() -> Response:
         call = Request_(
             store,
             request.method,
@@ -149,10 +143,11 @@ def handle(runtime: Runtime, request: Request, body: bytes) -> Response:
             call.channel = _channel(store, request.headers)
         elif auth == "user":
             call.user = _user(store, request.headers)
-        response = handler(call)
-        if request.method != "GET" and response.status_code < 400:
-            store.save()
-        return after(faults, response)
+        response: Response = handler(call)
+        return response
+
+    with store.lock:
+        return serve(runtime, request.method, template, "Internal server error.", view, store.save)
 
 
 Control = Callable[[str, str, bytes], Response]
