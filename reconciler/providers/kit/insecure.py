@@ -20,15 +20,20 @@ _INSECURE = contextvars.ContextVar("allow_insecure_http", default=False)
 
 
 @contextlib.contextmanager
-def insecure_http_allowed(section: object) -> Iterator[None]:
-    """Clients built in the block accept plain ``http://`` to any host when the section's
-    ``connection.allow_insecure_http`` is true (a connection field every provider declares)."""
-    connection = getattr(section, "connection", None)
-    token = _INSECURE.set(bool(getattr(connection, "allow_insecure_http", False)))
+def allow_insecure_http(allowed: bool) -> Iterator[None]:
+    """Clients built in the block accept plain ``http://`` to any host when ``allowed``."""
+    token = _INSECURE.set(allowed)
     try:
         yield
     finally:
         _INSECURE.reset(token)
+
+
+def insecure_http_allowed(section: object) -> contextlib.AbstractContextManager[None]:
+    """``allow_insecure_http`` as the section's ``connection.allow_insecure_http`` says (a
+    connection field every provider declares)."""
+    connection = getattr(section, "connection", None)
+    return allow_insecure_http(bool(getattr(connection, "allow_insecure_http", False)))
 
 
 def check_scheme(url: str, system: str) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from reconciler.crypto.tokens import parse_token
 from reconciler.errors import ProviderError
+from reconciler.providers.kit.insecure import allow_insecure_http
 from reconciler.providers.phase import console as console_module
 from reconciler.providers.phase.client import PhaseClient
 from reconciler.providers.phase.console import Console
@@ -44,9 +45,10 @@ def test_a_secure_session_cookie_over_http_to_another_host_asks_for_https() -> N
         cookie = "sessionid=s1; HttpOnly; Path=/; SameSite=Lax; Secure"
         return httpx.Response(200, json={"userId": "m0"}, headers={"Set-Cookie": cookie})
 
-    client = PhaseClient(
-        "http://phase.internal:8080", parse_token(USER), transport=httpx.MockTransport(server)
-    )
+    with allow_insecure_http(True):  # the spec's allow_insecure_http: true
+        client = PhaseClient(
+            "http://phase.internal:8080", parse_token(USER), transport=httpx.MockTransport(server)
+        )
     console = Console(client, "owner@acme.test", Secret("pw"))
     with pytest.raises(ProviderError) as info:
         console.login()
