@@ -6,11 +6,7 @@ Automation API create answers carry UUIDs; the export API speaks integer ids
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+from reconciler.providers.kit.payloads import Answer as _Answer
 
 
 class ProgramCreated(_Answer):

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import ClassVar
 
 from reconciler.address import Address
-from reconciler.model.resource import JSON
 from reconciler.model.state import State
-from reconciler.plan.change import Change
-from reconciler.plan.plan import Violation
-from reconciler.providers.base import Capabilities, Outcome
+from reconciler.providers.base import Capabilities
+from reconciler.providers.kit.provider import Delegating, Rules
 from reconciler.state.store import StateStore
 
 from . import rules
@@ -21,8 +19,10 @@ from .live import Reader
 from .spec import ConnectSection
 
 
-class ConnectProvider:
+class ConnectProvider(Delegating[ConnectClient, Actions]):
     """One organisation on one Connect server. Nothing is pruned: the API cannot delete."""
+
+    rules: ClassVar[Rules] = rules  # the module
 
     name = NAME
     capabilities = Capabilities(kinds=KINDS, pending_on_create=frozenset({"invite"}))
@@ -43,18 +43,3 @@ class ConnectProvider:
         if only is None:
             return state
         return State(r for r in state.resources() if r.address in only)
-
-    def refine(self, changes: Sequence[Change], desired: State, live: State) -> list[Change]:
-        return rules.refine(changes, desired, live)
-
-    def check(self, changes: Sequence[Change], desired: State, live: State) -> list[Violation]:
-        return rules.check(changes, desired, live)
-
-    def apply(self, change: Change) -> Outcome:
-        return self.actions.apply(change)
-
-    def stats(self) -> dict[str, JSON]:
-        return dict(self.client.http.stats())
-
-    def close(self) -> None:
-        self.client.http.close()

@@ -3,23 +3,10 @@ an ``unexpected answer from Flagsmith`` error naming the field)."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
-
 from pydantic import BaseModel, ConfigDict
 
-T = TypeVar("T")
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Page(_Answer, Generic[T]):
-    """DRF's ``PageNumberPagination`` envelope."""
-
-    count: int
-    next: str | None = None
-    results: list[T]
+from reconciler.providers.kit.payloads import Answer as _Answer
+from reconciler.providers.kit.payloads import Page as Page
 
 
 class Organisation(_Answer):

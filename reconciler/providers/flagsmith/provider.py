@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from reconciler.address import Address
-from reconciler.model.resource import JSON
 from reconciler.model.state import State
-from reconciler.plan.change import Change
-from reconciler.plan.plan import Violation
-from reconciler.providers.base import Capabilities, Outcome
+from reconciler.providers.base import Capabilities
 from reconciler.providers.flagsmith import live as live_read
 from reconciler.providers.flagsmith import rules
 from reconciler.providers.flagsmith.actions import Actions
@@ -19,11 +16,14 @@ from reconciler.providers.flagsmith.client import FlagsmithClient
 from reconciler.providers.flagsmith.compile import COLLECTIONS, KINDS, NAME, PRUNED_WITH
 from reconciler.providers.flagsmith.live import Ids
 from reconciler.providers.flagsmith.spec import FlagsmithSection
+from reconciler.providers.kit.provider import Delegating, Rules, of_kinds
 from reconciler.state.store import StateStore
 
 
-class FlagsmithProvider:
+class FlagsmithProvider(Delegating[FlagsmithClient, Actions]):
     """One organisation of one Flagsmith server, reached with an organisation API key."""
+
+    rules: ClassVar[Rules] = rules  # the module
 
     name = NAME
     capabilities = Capabilities(
@@ -62,22 +62,4 @@ class FlagsmithProvider:
             self.ids.projects.update(ids.projects)
             self.ids.environments.update(ids.environments)
             self.ids.github = ids.github
-        if only is None:
-            return state
-        kinds = {a.kind for a in only}
-        return State((r for r in state.resources() if r.address.kind in kinds), state.context)
-
-    def refine(self, changes: Sequence[Change], desired: State, live: State) -> list[Change]:
-        return rules.refine(changes, desired, live)
-
-    def check(self, changes: Sequence[Change], desired: State, live: State) -> list[Violation]:
-        return rules.check(changes, desired, live)
-
-    def apply(self, change: Change) -> Outcome:
-        return self.actions.apply(change)
-
-    def stats(self) -> dict[str, JSON]:
-        return dict(self.client.stats())
-
-    def close(self) -> None:
-        self.client.close()
+        return of_kinds(state, only)

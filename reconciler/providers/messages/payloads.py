@@ -6,25 +6,11 @@ Every answer is validated here before use (``kit.answers``), so a malformed answ
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any
 
 from reconciler.model.resource import JSON
-
-T = TypeVar("T")
-
-
-class _Answer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-
-class Page(_Answer, Generic[T]):
-    """DRF's ``PageNumberPagination`` envelope."""
-
-    count: int
-    next: str | None = None
-    results: list[T]
+from reconciler.providers.kit.payloads import Answer as _Answer
+from reconciler.providers.kit.payloads import Page as Page
 
 
 class Domain(_Answer):

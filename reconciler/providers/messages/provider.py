@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from reconciler.address import Address
-from reconciler.model.resource import JSON
 from reconciler.model.state import State
-from reconciler.plan.change import Change
-from reconciler.plan.plan import Violation
-from reconciler.providers.base import Capabilities, Outcome
+from reconciler.providers.base import Capabilities
+from reconciler.providers.kit.provider import Delegating, Rules, of_kinds
 from reconciler.providers.messages import live as live_read
 from reconciler.providers.messages import rules
 from reconciler.providers.messages.actions import Actions
@@ -22,8 +20,10 @@ from reconciler.providers.messages.spec import MessagesSection
 from reconciler.state.store import StateStore
 
 
-class MessagesProvider:
+class MessagesProvider(Delegating[MessagesClient, Actions]):
     """One Messages server, reached with a global api_key channel (and an admin token)."""
+
+    rules: ClassVar[Rules] = rules  # the module
 
     name = NAME
     capabilities = Capabilities(kinds=KINDS, collections=COLLECTIONS)
@@ -52,22 +52,4 @@ class MessagesProvider:
         with self.lock:
             self.actions.uuids.update(seen.uuids)
             self.actions.mailboxes.update(seen.mailboxes)
-        if only is None:
-            return state
-        kinds = {a.kind for a in only}
-        return State((r for r in state.resources() if r.address.kind in kinds), state.context)
-
-    def refine(self, changes: Sequence[Change], desired: State, live: State) -> list[Change]:
-        return rules.refine(changes, desired, live)
-
-    def check(self, changes: Sequence[Change], desired: State, live: State) -> list[Violation]:
-        return rules.check(changes, desired, live)
-
-    def apply(self, change: Change) -> Outcome:
-        return self.actions.apply(change)
-
-    def stats(self) -> dict[str, JSON]:
-        return dict(self.client.stats())
-
-    def close(self) -> None:
-        self.client.close()
+        return of_kinds(state, only)
