@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
+from helpers.sandbox_suite import SandboxHooks
+from helpers.sandboxes import serve
 from provider_suite import OutOfBand, ProviderSuite
 
 from reconciler.address import Address
@@ -83,30 +83,19 @@ CREATE_ONLY = "Connect's automation API creates only (no update, no delete)"
 
 @pytest.fixture(scope="module")
 def connect_sandbox() -> Iterator[ConnectSandbox]:
-    sandbox = ConnectSandbox(port=0)
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    yield from serve(lambda: ConnectSandbox(port=0))
 
 
-class TestConnectProvider(ProviderSuite):
+class TestConnectProvider(SandboxHooks, ProviderSuite):
+    sandbox_fixture = "connect_sandbox"
     provider = "connect"
     strict = True
 
     def environment(self, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-        sandbox: ConnectSandbox = request.getfixturevalue("connect_sandbox")
-        credentials: dict[str, str] = httpx.post(f"{sandbox.root}/_sandbox/reset/").json()
-        return {**credentials, "SANDBOX_ROOT": sandbox.root}
+        return self.reset_sandbox(request)
 
     def spec(self, variant: str) -> str:
         return SPECS[variant]
-
-    def _control(self, env: Mapping[str, str], method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{env['SANDBOX_ROOT']}/_sandbox/{path}", json=body)
-        response.raise_for_status()
-        return response.json()
 
     def out_of_band(self, env: Mapping[str, str]) -> OutOfBand:
         """The short description is edited in the Connect web UI."""
@@ -123,13 +112,6 @@ class TestConnectProvider(ProviderSuite):
     def live_count(self, env: Mapping[str, str], address: Address) -> int:
         rows = self._control(env, "GET", "state/")["opportunities"].values()
         return sum(1 for o in rows if o["name"] == address.name.split("/")[1])
-
-    def throttle(self, env: Mapping[str, str], retry_after: int) -> bool:
-        self._control(env, "POST", "faults/", {"throttle": 2, "retry_after": retry_after})
-        return True
-
-    def clear_faults(self, env: Mapping[str, str]) -> None:
-        self._control(env, "DELETE", "faults/")
 
     # -- the create-only counterparts of update, prune and stale saved plans ----------------
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
+from helpers.sandbox_suite import SandboxHooks
+from helpers.sandboxes import serve
 from provider_suite import OutOfBand, ProviderSuite
 
 from reconciler.address import Address
@@ -71,21 +71,16 @@ WEB = Address("flagsmith", "project", "web")
 
 @pytest.fixture(scope="module")
 def flagsmith_sandbox() -> Iterator[FlagsmithSandbox]:
-    sandbox = FlagsmithSandbox(port=0)
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    yield from serve(lambda: FlagsmithSandbox(port=0))
 
 
-class TestFlagsmithProvider(ProviderSuite):
+class TestFlagsmithProvider(SandboxHooks, ProviderSuite):
+    sandbox_fixture = "flagsmith_sandbox"
     provider = "flagsmith"
     strict = True
 
     def environment(self, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-        sandbox: FlagsmithSandbox = request.getfixturevalue("flagsmith_sandbox")
-        credentials: dict[str, str] = httpx.post(f"{sandbox.root}/_sandbox/reset/").json()
+        reset = self.reset_sandbox(request)
         secrets = {
             "GITLAB_TOKEN": "glpat-suite-1",
             "GITLAB_TOKEN_2": "glpat-suite-2",
@@ -96,15 +91,10 @@ class TestFlagsmithProvider(ProviderSuite):
             "FLAGSMITH_WEB_GITLAB_ACCESS_TOKEN": secrets["GITLAB_TOKEN"],
             "FLAGSMITH_WEB_DATADOG_API_KEY": secrets["DD_API_KEY"],
         }
-        return {**credentials, **secrets, **exported, "SANDBOX_ROOT": sandbox.root}
+        return {**reset, **secrets, **exported}
 
     def spec(self, variant: str) -> str:
         return SPECS[variant]
-
-    def _control(self, env: Mapping[str, str], method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{env['SANDBOX_ROOT']}/_sandbox/{path}", json=body)
-        response.raise_for_status()
-        return response.json()
 
     def out_of_band(self, env: Mapping[str, str]) -> OutOfBand:
         """Labeling is switched on in the dashboard (``updated`` switches it on too)."""
@@ -121,10 +111,3 @@ class TestFlagsmithProvider(ProviderSuite):
     def live_count(self, env: Mapping[str, str], address: Address) -> int:
         projects = self._control(env, "GET", "state/")["projects"].values()
         return sum(1 for p in projects if p["name"] == address.name)
-
-    def throttle(self, env: Mapping[str, str], retry_after: int) -> bool:
-        self._control(env, "POST", "faults/", {"throttle": 2, "retry_after": retry_after})
-        return True
-
-    def clear_faults(self, env: Mapping[str, str]) -> None:
-        self._control(env, "DELETE", "faults/")

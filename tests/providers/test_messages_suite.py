@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from helpers.sandbox_suite import SandboxHooks
+from helpers.sandboxes import serve
 from provider_suite import OutOfBand, ProviderSuite
 
 from reconciler.address import Address
@@ -62,32 +63,19 @@ CONTACT = Address("messages", "mailbox", "contact@suite.fr")
 
 @pytest.fixture(scope="module")
 def messages_sandbox() -> Iterator[MessagesSandbox]:
-    sandbox = MessagesSandbox(port=0)
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    yield from serve(lambda: MessagesSandbox(port=0))
 
 
-class TestMessagesProvider(ProviderSuite):
+class TestMessagesProvider(SandboxHooks, ProviderSuite):
+    sandbox_fixture = "messages_sandbox"
     provider = "messages"
     strict = True
 
     def environment(self, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-        sandbox: MessagesSandbox = request.getfixturevalue("messages_sandbox")
-        credentials: dict[str, str] = httpx.post(
-            f"{sandbox.root}/_sandbox/reset/", timeout=10
-        ).json()
-        return {**credentials, "SANDBOX_ROOT": sandbox.root}
+        return self.reset_sandbox(request)
 
     def spec(self, variant: str) -> str:
         return SPECS[variant]
-
-    def _control(self, env: Mapping[str, str], method: str, path: str, body: Any = None) -> Any:
-        response = httpx.request(method, f"{env['SANDBOX_ROOT']}/_sandbox/{path}", json=body)
-        response.raise_for_status()
-        return response.json()
 
     def out_of_band(self, env: Mapping[str, str]) -> OutOfBand:
         """The shared mailbox is renamed in the admin UI (``updated`` renames it too)."""
@@ -109,10 +97,3 @@ class TestMessagesProvider(ProviderSuite):
         url = f"{env['MESSAGES_URL']}maildomains/{uuid}/mailboxes/"
         boxes = httpx.get(url, headers=headers).json()["results"]
         return sum(1 for b in boxes if b["local_part"] == local)
-
-    def throttle(self, env: Mapping[str, str], retry_after: int) -> bool:
-        self._control(env, "POST", "faults/", {"throttle": 2, "retry_after": retry_after})
-        return True
-
-    def clear_faults(self, env: Mapping[str, str]) -> None:
-        self._control(env, "DELETE", "faults/")

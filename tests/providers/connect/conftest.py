@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.sandboxes import serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -17,12 +18,7 @@ from reconciler.sandbox.connect.server import ConnectSandbox
 
 @pytest.fixture(scope="session")
 def connect_sandbox() -> Iterator[ConnectSandbox]:
-    sandbox = ConnectSandbox(port=0)
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    yield from serve(lambda: ConnectSandbox(port=0))
 
 
 @pytest.fixture

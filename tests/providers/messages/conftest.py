@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.sandboxes import serve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -17,12 +18,7 @@ from reconciler.sandbox.messages.server import MessagesSandbox
 
 @pytest.fixture(scope="session")
 def messages_sandbox() -> Iterator[MessagesSandbox]:
-    sandbox = MessagesSandbox(port=0)
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    yield from serve(lambda: MessagesSandbox(port=0))
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.sandboxes import fresh, serve
 
 from reconciler.sandbox.connect.server import HQ_URL, ConnectSandbox
 
@@ -94,19 +95,9 @@ class Api:
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[ConnectSandbox]:
-    server = ConnectSandbox(port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serve(lambda: ConnectSandbox(port=0))
 
 
 @pytest.fixture
 def api(sandbox: ConnectSandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    client.reset()
-    try:
-        yield client
-    finally:
-        client.http.close()
+    yield from fresh(Api(sandbox))

@@ -6,25 +6,16 @@ from collections.abc import Iterator
 
 import pytest
 from flagsmith_client import Api
+from helpers.sandboxes import fresh, serve
 
 from reconciler.sandbox.flagsmith.server import FlagsmithSandbox
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[FlagsmithSandbox]:
-    server = FlagsmithSandbox(port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serve(lambda: FlagsmithSandbox(port=0))
 
 
 @pytest.fixture
 def api(sandbox: FlagsmithSandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    client.reset()
-    try:
-        yield client
-    finally:
-        client.http.close()
+    yield from fresh(Api(sandbox))

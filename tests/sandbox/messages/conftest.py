@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from helpers.sandboxes import fresh, serve
 from messages_client import Api
 
 from reconciler.sandbox.messages.server import MessagesSandbox
@@ -12,19 +13,9 @@ from reconciler.sandbox.messages.server import MessagesSandbox
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[MessagesSandbox]:
-    server = MessagesSandbox(port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from serve(lambda: MessagesSandbox(port=0))
 
 
 @pytest.fixture
 def api(sandbox: MessagesSandbox) -> Iterator[Api]:
-    client = Api(sandbox)
-    client.reset()
-    try:
-        yield client
-    finally:
-        client.http.close()
+    yield from fresh(Api(sandbox))
