@@ -14,9 +14,10 @@ from pathlib import Path
 
 from reconciler.cli.output import Output
 from reconciler.cli.running import open_session
+from reconciler.engine import Session
 from reconciler.errors import ReconcilerError
 from reconciler.model.resource import JSON
-from reconciler.plan.access import AccessFn, History, build_report
+from reconciler.plan.access import AccessFn, AccessReport, History, build_report
 from reconciler.plan.access_render import render_access
 from reconciler.providers.registry import plugins
 from reconciler.spec.load import paused_gc
@@ -47,6 +48,25 @@ def history(store: StateStore) -> History:
     return History(revocations, secrets)
 
 
+def report_of(
+    session: Session, now: datetime, *, principal: str | None = None, resource: str | None = None
+) -> AccessReport:
+    """The report of an open session: the reads of ``plan`` (``Session.refresh``), once."""
+    derive: dict[str, AccessFn] = {
+        name: plugin.access for name, plugin in plugins().items() if plugin.access is not None
+    }
+    live = session.refresh()
+    return build_report(
+        session.spec.desired,
+        live,
+        derive,
+        history(session.store),
+        now,
+        principal=principal,
+        resource=resource,
+    )
+
+
 def access_body(
     path: Path,
     fmt: AccessFormat,
@@ -56,20 +76,8 @@ def access_body(
     out: Output,
 ) -> int:
     """Read, build and render; exit 0 (a report is not a verdict)."""
-    derive: dict[str, AccessFn] = {
-        name: plugin.access for name, plugin in plugins().items() if plugin.access is not None
-    }
     with paused_gc(), open_session(path, out) as session:
-        live = session.refresh()
-        report = build_report(
-            session.spec.desired,
-            live,
-            derive,
-            history(session.store),
-            datetime.now(UTC),
-            principal=principal,
-            resource=resource,
-        )
+        report = report_of(session, datetime.now(UTC), principal=principal, resource=resource)
     text = render_access(report, fmt.value)
     if out_file is None:
         out.document(text)

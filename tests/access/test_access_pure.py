@@ -13,7 +13,7 @@ import jsonschema
 from reconciler.address import Address
 from reconciler.model.resource import Resource
 from reconciler.model.state import State
-from reconciler.plan.access import History, build_report, principals_of
+from reconciler.plan.access import AccessReport, History, build_report, principals_of
 from reconciler.plan.access_render import MARKDOWN_LIMIT, render_access
 from reconciler.plan.change import Action, Change
 from reconciler.providers.connect.access import access as connect_access
@@ -42,7 +42,9 @@ def phase_org(members: dict[str, dict[str, list[str]]], env_id: str = "e1") -> S
     )
 
 
-def report(live: State, desired: State | None = None, history: History | None = None, **kw: str):  # type: ignore[no-untyped-def]
+def report(
+    live: State, desired: State | None = None, history: History | None = None, **kw: str
+) -> AccessReport:
     return build_report(
         desired or live,
         live,
