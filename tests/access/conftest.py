@@ -1,6 +1,7 @@
 """Fixtures of the access-report tests: an example organisation (copied) against a freshly
 reset sandbox, driven through the CLI (``AccessOrg``). The Phase sandbox is the session's
-(``tests/conftest.py``); Flagsmith's and Messages' are started here and stopped at the end."""
+(``tests/conftest.py``); Flagsmith's, Messages' and Connect's are started here and stopped at
+the end."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from reconciler.cli.app import app
+from reconciler.sandbox.connect.server import ConnectSandbox
 from reconciler.sandbox.flagsmith.server import FlagsmithSandbox
 from reconciler.sandbox.messages.server import MessagesSandbox
 
@@ -111,3 +113,21 @@ def messages_org(
 ) -> AccessOrg:
     creds = httpx.post(f"{messages_sandbox.root}/_sandbox/reset/").json()
     return AccessOrg("messages-org", creds, tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def connect_sandbox() -> Iterator[ConnectSandbox]:
+    sandbox = ConnectSandbox(port=0)
+    sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        sandbox.stop()
+
+
+@pytest.fixture
+def connect_org(
+    connect_sandbox: ConnectSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AccessOrg:
+    creds = httpx.post(f"{connect_sandbox.root}/_sandbox/reset/").json()
+    return AccessOrg("connect-program", creds, tmp_path, monkeypatch)
