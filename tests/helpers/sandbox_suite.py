@@ -1,10 +1,12 @@
 """``SandboxHooks``: the conformance suite's hooks that every provider sandbox answers the
 same way, through its control API (``reconciler.sandbox.common.control``). Mix it into a
-``ProviderSuite`` subclass and name the module-scoped sandbox fixture in ``sandbox_fixture``."""
+``ProviderSuite`` subclass, name the module-scoped sandbox fixture in ``sandbox_fixture`` and
+the variants' specs in ``variant_specs`` (``specs`` is the suite's fixture)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
@@ -15,6 +17,13 @@ from reconciler.sandbox.host import AppServer
 
 class SandboxHooks:
     sandbox_fixture: ClassVar[str]
+    variant_specs: ClassVar[Mapping[str, str]]  # the spec of each variant
+
+    def environment(self, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+        return self.reset_sandbox(request)
+
+    def spec(self, variant: str) -> str:
+        return self.variant_specs[variant]
 
     def reset_sandbox(self, request: pytest.FixtureRequest) -> dict[str, str]:
         """Reset the sandbox: its credentials, and ``SANDBOX_ROOT`` for ``_control``."""

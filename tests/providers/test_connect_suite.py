@@ -88,14 +88,9 @@ def connect_sandbox() -> Iterator[ConnectSandbox]:
 
 class TestConnectProvider(SandboxHooks, ProviderSuite):
     sandbox_fixture = "connect_sandbox"
+    variant_specs = SPECS
     provider = "connect"
     strict = True
-
-    def environment(self, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-        return self.reset_sandbox(request)
-
-    def spec(self, variant: str) -> str:
-        return SPECS[variant]
 
     def out_of_band(self, env: Mapping[str, str]) -> OutOfBand:
         """The short description is edited in the Connect web UI."""

@@ -76,6 +76,7 @@ def flagsmith_sandbox() -> Iterator[FlagsmithSandbox]:
 
 class TestFlagsmithProvider(SandboxHooks, ProviderSuite):
     sandbox_fixture = "flagsmith_sandbox"
+    variant_specs = SPECS
     provider = "flagsmith"
     strict = True
 
@@ -92,9 +93,6 @@ class TestFlagsmithProvider(SandboxHooks, ProviderSuite):
             "FLAGSMITH_WEB_DATADOG_API_KEY": secrets["DD_API_KEY"],
         }
         return {**reset, **secrets, **exported}
-
-    def spec(self, variant: str) -> str:
-        return SPECS[variant]
 
     def out_of_band(self, env: Mapping[str, str]) -> OutOfBand:
         """Labeling is switched on in the dashboard (``updated`` switches it on too)."""

@@ -8,7 +8,6 @@ they prune admins, mailboxes and mailbox accesses. Every hook is supported (``st
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import httpx
 import pytest
@@ -68,14 +67,9 @@ def messages_sandbox() -> Iterator[MessagesSandbox]:
 
 class TestMessagesProvider(SandboxHooks, ProviderSuite):
     sandbox_fixture = "messages_sandbox"
+    variant_specs = SPECS
     provider = "messages"
     strict = True
-
-    def environment(self, tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
-        return self.reset_sandbox(request)
-
-    def spec(self, variant: str) -> str:
-        return SPECS[variant]
 
     def out_of_band(self, env: Mapping[str, str]) -> OutOfBand:
         """The shared mailbox is renamed in the admin UI (``updated`` renames it too)."""
