@@ -77,6 +77,8 @@ class AccessView:
     principals: tuple[Principal, ...] = ()
     e2ee: Mapping[str, str | None] = field(default_factory=dict)
     credentials: tuple[Credential, ...] = ()
+    notes: tuple[str, ...] = ()
+    """What the provider could not see (e.g. grants only a console login reads)."""
 
 
 AccessFn = Callable[[State, State], AccessView]
@@ -127,12 +129,14 @@ class AccessReport:
     tokens: tuple[Mapping[str, JSON], ...]
     secrets: tuple[Mapping[str, JSON], ...]
     pending: tuple[Principal, ...]
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, JSON]:
         """The JSON document (``specs/access.schema.json``)."""
         return {
             "format": FORMAT,
             "generated_at": self.generated_at,
+            "notes": list(self.notes),
             "principals": [
                 {"address": p.address, "kind": p.kind, "pending": p.pending}
                 for p in self.principals
@@ -323,4 +327,5 @@ def build_report(
             s for s in _secrets(live, history) if not resource or resource in str(s["address"])
         ),
         pending=tuple(pending),
+        notes=tuple(n for v in views for n in v.notes),
     )

@@ -85,6 +85,7 @@ def render_text(report: AccessReport) -> str:
     """A terminal table: one line per non-empty cell, grouped by principal; ``!`` marks a cell
     that differs from the spec."""
     lines = [f"Effective access ({report.generated_at}); ! = differs from the spec", ""]
+    lines += [f"note: {n}" for n in report.notes] + ([""] if report.notes else [])
     width = max((len(c.resource) for c in report.cells), default=10)
     current = None
     for c in report.cells:
@@ -110,6 +111,7 @@ def render_markdown(report: AccessReport) -> str:
         "",
         f"{len(report.cells)} grants, {len(differs)} differ from the spec.",
         "",
+        *[f"> **Note:** {n}\n" for n in report.notes],
     ]
     table = ["| principal | resource | right (path) | spec |", "|---|---|---|---|"]
 
@@ -220,6 +222,7 @@ def render_html(report: AccessReport) -> str:
             f"<h1>Effective access</h1><p>Generated {e(report.generated_at)}. R read, W write, "
             "A admin; a red outline (!) marks a cell that differs from the spec; hover a cell "
             "for its paths.</p>",
+            *[f"<p class='note'><strong>Note:</strong> {e(n)}</p>" for n in report.notes],
             "<p class='controls'><label>principal <input id='fp'></label>"
             "<label>resource <input id='fr'></label><span id='count'></span></p>",
             f"<table id='matrix'><thead><tr><th class='p'>principal</th>{head}</tr></thead>"

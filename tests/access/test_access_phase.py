@@ -164,6 +164,7 @@ def test_pending_principals_are_listed(phase_org: AccessOrg) -> None:
     phase_org.converge()
     report = phase_org.report()
     jsonschema.validate(report, json.loads((ROOT / "specs" / "access.schema.json").read_text()))
+    assert report["notes"] == []  # with the console login nothing is out of sight
     pending = report["credentials"]["pending_principals"]
     assert {p["address"] for p in pending} == {M + "auditor@acme.test", M + "new.hire@acme.test"}
     assert all("not accepted" in p["pending"] for p in pending)
@@ -194,3 +195,24 @@ def phase_org_owner(org: AccessOrg) -> Any:
 def ids(client: Any, path: str) -> dict[str, str]:
     data = client.get(path).json()["data"]
     return {(d.get("name") or d.get("email")): d["id"] for d in data}
+
+
+def test_without_the_console_login_the_report_says_what_it_cannot_see(
+    phase_org: AccessOrg,
+) -> None:
+    for file, old in (
+        ("phase.yaml", "    email: ${env:PHASE_EMAIL}\n"),
+        ("phase.yaml", "    password: ${env:PHASE_PASSWORD}\n"),
+        ("phase.yaml", "        - Audit\n"),
+        ("people.yaml", "        vault: [Production]\n"),
+        ("people.yaml", "        vault: [Development, Audit]\n"),
+    ):
+        phase_org.edit(file, old, "")
+    phase_org.converge()
+    report = phase_org.report()
+    [note] = report["notes"]
+    assert "end-to-end encrypted apps vault" in note and "console login" in note
+    assert (
+        "note: Phase: grants on the end-to-end"
+        in phase_org.run("access", str(phase_org.spec)).stdout
+    )

@@ -160,7 +160,14 @@ def access(desired: State, live: State) -> AccessView:
                 after if isinstance(after, int) else None,
             )
         )
+    unread = sorted(a for a, server in sse.items() if not server) if not facts.e2ee else []
+    notes = (
+        f"Phase: grants on the end-to-end encrypted apps {', '.join(unread)} are read with the "
+        "console login (connection email/password); without it their cells and key custody "
+        "show the global-access members only",
+    )
     return AccessView(
+        notes=notes if unread else (),
         grants=tuple(_grants(live, live_roles, global_roles)),
         intended=tuple(_grants(desired, want_roles, global_roles)),
         resources=tuple(sorted(resources)),
