@@ -95,7 +95,10 @@ class _Compiler(PrincipalCompiler):
                 "permissions": n.permissions(role.permissions),
                 "app_permissions": n.permissions(role.app_permissions),
             }
-            self.out.append(Resource(addr("role", name), attrs, location=self.where(*where)))
+            written = n.written(description=role.description)  # sent as written
+            self.out.append(
+                Resource(addr("role", name), attrs, meta=written, location=self.where(*where))
+            )
 
     def compile_apps(self) -> None:
         for name, app in self.s.apps.items():
@@ -107,6 +110,7 @@ class _Compiler(PrincipalCompiler):
             if not entries:
                 self.error("an app needs at least one environment", *where, "environments")
             meta: dict[str, JSON] = {"environments": [e.name for e in entries]}
+            meta |= n.written(description=app.description)  # sent as written
             if app.previous_name:
                 meta["previous_name"] = app.previous_name
             self.out.append(

@@ -118,8 +118,9 @@ class PrincipalCompiler(CompilerBase):
     def compile_members(self, coverage: dict[str, dict[str, list[str]]]) -> None:
         for email, member in self.s.members.items():
             where = ("members", email)
-            if not n.EMAIL.match(email):
-                self.error(f"{email!r} is not an e-mail address", *where)
+            problem = n.email_problem(email)  # the server's EmailValidator
+            if problem:
+                self.error(problem, *where)
             role, deps = self.role(member.role, *where, "role")
             attrs: dict[str, JSON] = {"role": role}
             meta: dict[str, JSON] = {}
@@ -178,7 +179,7 @@ class PrincipalCompiler(CompilerBase):
                     },
                     depends_on=frozenset(deps),
                     id=team.id,
-                    meta={"owned": sorted(mine)},
+                    meta={"owned": sorted(mine), **n.written(description=team.description)},
                     location=self.where(*where),
                 )
             )

@@ -61,7 +61,7 @@ class OrgReads(ReadBase):
                     addr("role", label),
                     {
                         "name": detail.name,
-                        "description": n.text(detail.description),
+                        "description": n.live_text(detail.description),
                         "color": detail.color or "",
                         "permissions": n.permissions(perms.permissions),
                         "app_permissions": n.permissions(perms.app_permissions),
@@ -90,7 +90,7 @@ class OrgReads(ReadBase):
                     addr("app", label),
                     {
                         "name": app.name,
-                        "description": n.app_description(app.description),
+                        "description": n.live_app_description(app.description),
                         "sse": app.sse_enabled,
                     },
                     id=app.id,

@@ -84,7 +84,7 @@ class TeamReads(ReadBase):
                     addr("team", label),
                     {
                         "name": team.name,
-                        "description": n.text(team.description),
+                        "description": n.live_text(team.description),
                         "member_role": member_role,
                         "service_account_role": sa_role,
                         "members": sorted(set(members)),

@@ -26,8 +26,6 @@ from reconciler.providers.phase.sanitise import Suspicious, clean_email, clean_t
 
 # The server's ENV_NAME_RE, with ``$`` (a trailing newline passes it, as on the server).
 ENV_NAME = re.compile(r"^[a-zA-Z0-9\-_]{1,64}$")
-# The shape every e-mail address has; the server's exact rule is ``email_problem``.
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 NAME_MAX = 64
 
 DEFAULT_ROLES = ("Owner", "Admin", "Manager", "Developer", "Service")

@@ -115,3 +115,15 @@ def test_names_are_the_keys_as_written(tmp_path: Path) -> None:
 def test_names_the_server_would_refuse_or_alter(tmp_path: Path, body: str, message: str) -> None:
     found = errors(tmp_path, body)
     assert any(message in f for f in found), found
+
+
+@pytest.mark.parametrize("email", ["x@localhost", "x@[127.0.0.1]", "x@exämple.com", "Bob@Acme.io"])
+def test_validate_accepts_the_emails_the_server_accepts(tmp_path: Path, email: str) -> None:
+    desired = load(tmp_path, f'members:\n  "{email}": {{role: Developer}}\n')
+    assert [r.address.name for r in desired.of_kind("phase", "member")] == [email.lower()]
+
+
+@pytest.mark.parametrize("email", ["Ünïcode@acme.test", "x@acme", "x@[999.1.1.1]", " x@acme.io"])
+def test_validate_refuses_the_emails_the_server_refuses(tmp_path: Path, email: str) -> None:
+    found = errors(tmp_path, f'members:\n  "{email}": {{role: Developer}}\n')
+    assert len(found) == 1 and ":7:" in found[0] and "e-mail" in found[0], found

@@ -38,7 +38,7 @@ def create(work: Work, change: Change) -> Outcome:
     envs = strings(change.resource.meta.get("environments"))
     body: dict[str, Any] = {"name": a.name}
     if want.get("description"):
-        body["description"] = want["description"]
+        body["description"] = n.as_written(change.resource, "description")
     if envs and envs != n.DEFAULT_ENVIRONMENTS:
         body["environments"] = envs
     made = create_once(
@@ -66,7 +66,7 @@ def update(work: Work, change: Change) -> Outcome:
     if any(d.path == "sse" for d in change.diffs) and want.get("sse") is True:
         enable_sse(work, change, app_id)
     body = {
-        d.path: want[d.path] if want[d.path] is not None else ""
+        d.path: n.as_written(change.resource, d.path)
         for d in change.diffs
         if d.path in ("name", "description")
     }

@@ -14,6 +14,7 @@ from reconciler.errors import ProviderError
 from reconciler.plan.change import Change
 from reconciler.providers.base import Outcome
 from reconciler.providers.kit.create import Created, create_once
+from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.actions.context import Handler, Work, deleting, live_id
 
@@ -22,7 +23,7 @@ def _body(change: Change) -> dict[str, Any]:
     want = change.resource.attributes
     return {
         "name": want.get("name", change.address.name),
-        "description": want["description"],
+        "description": n.as_written(change.resource, "description"),
         "color": want["color"],
         "permissions": {
             "permissions": want["permissions"],

@@ -15,6 +15,7 @@ from typing import Any
 from reconciler.plan.change import Change
 from reconciler.providers.base import Outcome
 from reconciler.providers.kit.create import create_once
+from reconciler.providers.phase import normalise as n
 from reconciler.providers.phase import payloads as p
 from reconciler.providers.phase.actions.access import access_body
 from reconciler.providers.phase.actions.context import Handler, Work, deleting, live_id
@@ -39,7 +40,7 @@ def create(work: Work, change: Change) -> Outcome:
     member_role, sa_role = _roles(work, change)
     body: dict[str, Any] = {"name": a.name}
     if want["description"]:
-        body["description"] = want["description"]
+        body["description"] = n.as_written(change.resource, "description")
     if member_role:
         body["member_role_id"] = member_role
     if sa_role:
@@ -78,7 +79,7 @@ def update(work: Work, change: Change) -> Outcome:
     changed = {d.path.split(".")[0] for d in change.diffs}
     fields = {
         "name": want["name"],
-        "description": want["description"],
+        "description": n.as_written(change.resource, "description"),
         "member_role_id": member_role,
         "service_account_role_id": sa_role,
     }
