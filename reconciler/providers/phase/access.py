@@ -58,68 +58,80 @@ def _role_right(role: Resource | None, name: str | None, global_roles: frozenset
     return "write" if has("Secrets", _CHANGES) else "read"
 
 
+class _Derivation:
+    """The grants one state gives (live or desired: the same derivation on both sides)."""
+
+    def __init__(
+        self, state: State, roles: Mapping[str, Resource], global_roles: frozenset[str]
+    ) -> None:
+        self.state, self.roles, self.global_roles = state, roles, global_roles
+        self.sse = {
+            r.address.name: r.attributes.get("sse") is not False for r in state.of_kind(NAME, "app")
+        }
+        self.role_of: dict[str, str | None] = {}  # principal address -> its organisation role
+
+    def right(self, role: str | None) -> str:
+        return _role_right(self.roles.get(role or ""), role, self.global_roles)
+
+    def grant(self, who: str, env: str, right: str, path: str) -> Grant:
+        key = SSE if self.sse.get(env.split("/", 1)[0], True) else E2EE_HELD
+        return Grant(who, str(addr("environment", env)), right, path, key)
+
+    def over(self, who: str, access: JSON, right: str, path: str) -> list[Grant]:
+        """A grant per environment of an ``{app: [environments]}`` access map."""
+        return [
+            self.grant(who, f"{app}/{env}", right, path)
+            for app, names in (access.items() if isinstance(access, Mapping) else ())
+            for env in (names if isinstance(names, list) else ())
+        ]
+
+    def principals(self) -> list[Grant]:
+        """Global roles reach every environment; otherwise a principal's own grants."""
+        envs = [r.address.name for r in self.state.of_kind(NAME, "environment")]
+        out: list[Grant] = []
+        for kind in ("member", "service_account"):
+            for r in self.state.of_kind(NAME, kind):
+                who, role = str(r.address), r.attributes.get("role")
+                role = role if isinstance(role, str) else None
+                self.role_of[who] = role
+                if r.meta.get("invite"):
+                    continue
+                if n.is_global(role, self.global_roles):
+                    out += [self.grant(who, e, "admin", f"role {role} (global)") for e in envs]
+                else:
+                    out += self.over(who, r.attributes.get("access"), self.right(role), "direct")
+        return out
+
+    def teams(self) -> list[Grant]:
+        """Each team's own row (its scope, at its member role; else members keep their own
+        roles: ``read``), and its scope for each member at the team's role override or their
+        own role. Run after ``principals`` (it knows their roles)."""
+        out: list[Grant] = []
+        for team in self.state.of_kind(NAME, "team"):
+            a = team.attributes
+            role = a.get("member_role")
+            own = self.right(role) if isinstance(role, str) else "read"
+            out += self.over(str(team.address), a.get("access"), own, "team scope")
+            for kind, field, override in (
+                ("member", "members", a.get("member_role")),
+                ("service_account", "service_accounts", a.get("service_account_role")),
+            ):
+                listed = a.get(field)
+                for name in listed if isinstance(listed, list) else ():
+                    who = str(addr(kind, str(name)))
+                    if who in self.role_of:
+                        role = override if isinstance(override, str) else self.role_of[who]
+                        path = f"team {team.address.name}"
+                        out += self.over(who, a.get("access"), self.right(role), path)
+        return out
+
+
 def _grants(
     state: State, roles: Mapping[str, Resource], global_roles: frozenset[str]
 ) -> list[Grant]:
     """Every grant ``state`` gives (live or desired: the same derivation on both sides)."""
-    sse = {r.address.name: r.attributes.get("sse") is not False for r in state.of_kind(NAME, "app")}
-    envs = [r.address.name for r in state.of_kind(NAME, "environment")]
-
-    def key(env: str) -> str:
-        return SSE if sse.get(env.split("/", 1)[0], True) else E2EE_HELD
-
-    def env_grants(who: str, access: JSON, right: str, path: str) -> list[Grant]:
-        out = []
-        for app, names in access.items() if isinstance(access, Mapping) else ():
-            for env in names if isinstance(names, list) else ():
-                res = f"{app}/{env}"
-                out.append(Grant(who, str(addr("environment", res)), right, path, key(res)))
-        return out
-
-    out: list[Grant] = []
-    role_of: dict[str, str | None] = {}
-    for kind in ("member", "service_account"):
-        for r in state.of_kind(NAME, kind):
-            who = str(r.address)
-            role = r.attributes.get("role")
-            role = role if isinstance(role, str) else None
-            role_of[who] = role
-            if r.meta.get("invite"):
-                continue
-            if n.is_global(role, global_roles):
-                out += [
-                    Grant(
-                        who, str(addr("environment", e)), "admin", f"role {role} (global)", key(e)
-                    )
-                    for e in envs
-                ]
-                continue
-            right = _role_right(roles.get(role or ""), role, global_roles)
-            out += env_grants(who, r.attributes.get("access"), right, "direct")
-    for team in state.of_kind(NAME, "team"):
-        a = team.attributes
-        # the team's own row: its scope, at its member role (else members keep their own roles)
-        role = a.get("member_role")
-        own = (
-            _role_right(roles.get(str(role)), role, global_roles)
-            if isinstance(role, str)
-            else "read"
-        )
-        out += env_grants(str(team.address), a.get("access"), own, "team scope")
-        for kind, field, override in (
-            ("member", "members", a.get("member_role")),
-            ("service_account", "service_accounts", a.get("service_account_role")),
-        ):
-            listed = a.get(field)
-            for name in listed if isinstance(listed, list) else ():
-                who = str(addr(kind, str(name)))
-                if who not in role_of:
-                    continue
-                role = override if isinstance(override, str) else role_of[who]
-                right = _role_right(roles.get(role or ""), role, global_roles)
-                path = f"team {team.address.name}"
-                out += env_grants(who, a.get("access"), right, path)
-    return out
+    derivation = _Derivation(state, roles, global_roles)
+    return derivation.principals() + derivation.teams()
 
 
 def access(desired: State, live: State) -> AccessView:

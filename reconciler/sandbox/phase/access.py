@@ -1,4 +1,4 @@
-"""Authorisation predicates (contracts/phase.md §4; ``api/utils/access/permissions.py``).
+"""Authorisation predicates (docs/phase-api.md#permissions; ``api/utils/access/permissions.py``).
 
 Default roles take their permissions from code (``roles.DEFAULT_ROLES``, looked up by
 ``name.capitalize()``); custom roles from their stored JSON. App-contextualised checks take the

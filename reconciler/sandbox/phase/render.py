@@ -1,5 +1,5 @@
 """Response shapes of the v1 views (snake_case here; ``wire.ok`` camelizes them), with the
-key sets and orders of contracts/phase.md §5 and the recorded transcript."""
+key sets and orders of docs/phase-api.md#endpoints and the recorded transcript."""
 
 from __future__ import annotations
 
@@ -56,7 +56,8 @@ def member_json(store: Store, member: Row) -> Row:
 
 def access_apps(store: Store, kind: str, principal: Row) -> list[Row]:
     """Apps of the principal's individual M2M (newest first), each with every env the
-    principal holds a key for, individual or team granted (§5.3, §5.5), in no fixed order."""
+    principal holds a key for, individual or team granted (docs/phase-api.md#service-accounts,
+    #members), in no fixed order."""
     apps = store.table("apps")
     envs = store.table("environments")
     listed = sorted(

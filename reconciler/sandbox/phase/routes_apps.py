@@ -1,4 +1,4 @@
-"""``/v1/apps/`` and ``/v1/environments/`` (contracts/phase.md §5.1, §5.2;
+"""``/v1/apps/`` and ``/v1/environments/`` (docs/phase-api.md#apps, #environments;
 ``api/views/apps.py``, ``api/views/environments.py``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``/v1/members/`` and ``/v1/members/invites/`` (contracts/phase.md §5.5, §5.6;
+"""``/v1/members/`` and ``/v1/members/invites/`` (docs/phase-api.md#members, #invites;
 ``api/views/members.py``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``/v1/roles/`` (contracts/phase.md §5.4; ``api/views/roles.py``)."""
+"""``/v1/roles/`` (docs/phase-api.md#roles; ``api/views/roles.py``)."""
 
 from __future__ import annotations
 

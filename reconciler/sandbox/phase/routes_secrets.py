@@ -1,5 +1,5 @@
-"""``/v1/secrets/`` for SSE apps (contracts/phase.md §5.8; ``PublicSecretsView``) and
-``/secrets/tokens/`` (§2.4; ``api/views/auth.py:secrets_tokens``).
+"""``/v1/secrets/`` for SSE apps (docs/phase-api.md#secrets; ``PublicSecretsView``) and
+``/secrets/tokens/`` (docs/phase-api.md#token-key-material; ``api/views/auth.py:secrets_tokens``).
 
 Secrets are stored as the server stores them: key, value and comment are ``ph:v1`` ciphertexts
 for the environment's public key, the key digest is BLAKE2b of the upper-cased key keyed by the

@@ -1,4 +1,4 @@
-"""``/v1/teams/`` (contracts/phase.md §5.7, §7; ``api/views/teams.py``).
+"""``/v1/teams/`` (docs/phase-api.md#teams, #team-and-individual-access; ``api/views/teams.py``).
 
 A team row keeps its memberships (``members``: ``{kind, id}``) and its scope (``envs``: the
 ``TeamAppEnvironment`` rows, by environment id). Team grants are key grants ``team:<id>``.
