@@ -1,4 +1,5 @@
-"""The applier's keyring and environment keys (contracts/phase.md §2.4, §6.3, §6.6).
+"""The applier's keyring and environment keys (docs/phase-api.md#token-key-material, #primitives,
+#console-api).
 
 * ``Keyring.recover(token, wrapped_key_share)``: the principal's X25519 keypair from its token's
   share A and the server-held share B (``wrapped_key_share`` from ``GET /secrets/tokens/``,

@@ -1,4 +1,5 @@
-"""Password login material for the Phase console API (GraphQL session, contracts/phase.md §6.6).
+"""Password login material for the Phase console API (GraphQL session,
+docs/phase-api.md#console-api).
 
 ``password_auth_hash`` is the ``authHash`` that ``POST /auth/password/login/`` takes, as the
 contract states it: hex of Argon2id-MODERATE(password, salt = BLAKE2b-16("auth-v1:" + email)).

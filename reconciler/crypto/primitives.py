@@ -1,4 +1,4 @@
-"""Phase-compatible cryptographic primitives over libsodium (PyNaCl), contracts/phase.md §6.3.
+"""Phase-compatible cryptographic primitives over libsodium (PyNaCl), docs/phase-api.md#primitives.
 
 Every function is byte-compatible with the Phase server (``api/utils/crypto.py``) and console
 (``frontend/utils/crypto/*.ts``). Keys and plaintexts are hex or UTF-8 strings as Phase handles

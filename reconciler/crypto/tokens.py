@@ -1,5 +1,5 @@
 """Phase token strings: ``pss_user:v1:`` (personal access token) and ``pss_service:v2:``
-(service-account token), contracts/phase.md §2.1 and §2.4.
+(service-account token), docs/phase-api.md#tokens, #token-key-material.
 
 A token has six colon-separated fields: prefix, version, then four 64-hex fields: the bearer
 secret, the principal's X25519 public key, XOR share A of its X25519 private key, and the
@@ -48,7 +48,7 @@ def parse_token(text: str) -> PhaseToken:
     """Parse a token; raises ``TokenError`` for anything but ``pss_user:v1`` / ``pss_service:v2``.
 
     A legacy ``pss_service:v1`` (per-app service token) is refused with its own message: it
-    cannot call management endpoints (contracts/phase.md §2.1).
+    cannot call management endpoints (docs/phase-api.md#tokens).
     """
     if text.strip().startswith("pss_service:v1:"):
         raise TokenError(

@@ -20,7 +20,7 @@ def encrypt_raw(plaintext: str, key: bytes) -> bytes:
 
 
 def wrap(plaintext: str, recipient_kx_pub: bytes) -> str:
-    """The server's ``encrypt_asymmetric`` (contracts/phase.md §6.3)."""
+    """The server's ``encrypt_asymmetric`` (docs/phase-api.md#primitives)."""
     eph_pk, eph_sk = sodium.crypto_kx_keypair()
     _rx, tx = sodium.crypto_kx_client_session_keys(eph_pk, eph_sk, recipient_kx_pub)
     body = base64.b64encode(encrypt_raw(plaintext, tx)).decode()

@@ -1,6 +1,6 @@
-"""Apps, environments and roles (contracts/phase.md §5.1, §5.2, §5.4, §8): validation messages,
-sanitising, duplicate rules, E2EE refusals, hard deletes and their cascades, key provisioning
-of new environments."""
+"""Apps, environments and roles (docs/phase-api.md#apps, #environments, #roles, #reconciler-rules):
+validation messages, sanitising, duplicate rules, E2EE refusals, hard deletes and their cascades,
+key provisioning of new environments."""
 
 from __future__ import annotations
 

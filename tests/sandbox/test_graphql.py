@@ -1,7 +1,7 @@
-"""The console session and the GraphQL subset for end-to-end-encrypted apps (contracts/phase.md
-§6.6): password login with ``authHash``, reading identity keys and one's own environment keys,
-granting, re-scoping and revoking E2EE access with client-side wrapping, creating an E2EE
-environment and enabling SSE."""
+"""The console session and the GraphQL subset for end-to-end-encrypted apps
+(docs/phase-api.md#console-api): password login with ``authHash``, reading identity keys and one's
+own environment keys, granting, re-scoping and revoking E2EE access with client-side wrapping,
+creating an E2EE environment and enabling SSE."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Transport and pipeline rules of contracts/phase.md §1-3: the order of authentication,
-throttle, permission and 405 checks, content negotiation, request bodies, context resolution
-and the per-principal throttle."""
+"""Transport and pipeline rules of docs/phase-api.md#wire-conventions, #authentication, #throttling:
+the order of authentication, throttle, permission and 405 checks, content negotiation, request
+bodies, context resolution and the per-principal throttle."""
 
 from __future__ import annotations
 

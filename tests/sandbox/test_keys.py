@@ -1,6 +1,6 @@
-"""Real keys (contracts/phase.md §2.4, §6): a principal recovers its X25519 private key from its
-own token and ``GET /secrets/tokens/``, then opens what the sandbox wrapped for it. Nobody else's
-key opens it."""
+"""Real keys (docs/phase-api.md#token-key-material, #keys-and-cryptography): a principal recovers
+its X25519 private key from its own token and ``GET /secrets/tokens/``, then opens what the sandbox
+wrapped for it. Nobody else's key opens it."""
 
 from __future__ import annotations
 

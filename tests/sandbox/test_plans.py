@@ -1,5 +1,5 @@
-"""Plan gates (contracts/phase.md §4.3, §8 item 10): a Free organisation answers 403 where the
-real server does; the default environments stay renameable and deletable."""
+"""Plan gates (docs/phase-api.md#plan-gates, #plan-gates-on-create-paths): a Free organisation
+answers 403 where the real server does; the default environments stay renameable and deletable."""
 
 from __future__ import annotations
 

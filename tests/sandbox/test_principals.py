@@ -1,6 +1,7 @@
-"""Service accounts, tokens, members, invites and teams (contracts/phase.md §5.3, §5.5-§5.7,
-§7, §8): owner protection, global-access and service-account rules, invite rules, the access PUT
-and its E2EE revocation hazard, soft deletes, team grants."""
+"""Service accounts, tokens, members, invites and teams (docs/phase-api.md#service-accounts,
+#members, #invites, #teams, #team-and-individual-access, #reconciler-rules): owner protection,
+global-access and service-account rules, invite rules, the access PUT and its E2EE revocation
+hazard, soft deletes, team grants."""
 
 from __future__ import annotations
 
@@ -386,7 +387,8 @@ def test_invite_rules(phase: Any, org: Org) -> None:
 
 
 def test_access_put_replaces_everything_and_revokes_e2ee_apps(phase: Any, org: Org) -> None:
-    """§8 items 1-2: an access PUT that leaves out an E2EE app revokes it and wipes its keys."""
+    """docs/phase-api.md#e2ee-revocation-hazard, #access-updates-replace-the-whole-set: an access
+    PUT that leaves out an E2EE app revokes it and wipes its keys."""
     admin = org.members["admin@acme.test"]
     admin_pat = phase.pat("admin@acme.test")
     with phase.owner() as owner:

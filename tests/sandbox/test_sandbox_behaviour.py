@@ -1,5 +1,6 @@
-"""Sandbox behaviour beyond the recorded transcript: the E2EE revocation hazard (§8 item 1),
-the throttle, the Free-plan gates, the CLI start-up, and a grantee decrypting with its own key."""
+"""Sandbox behaviour beyond the recorded transcript: the E2EE revocation hazard
+(docs/phase-api.md#e2ee-revocation-hazard), the throttle, the Free-plan gates, the CLI start-up, and
+a grantee decrypting with its own key."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from reconciler.crypto import primitives as p
 
 
 def test_e2ee_revocation_hazard_is_faithful(phase: Any) -> None:
-    """§8 item 1: an access PUT that leaves out an E2EE app revokes it and wipes its keys."""
+    """docs/phase-api.md#e2ee-revocation-hazard: an access PUT that leaves out an E2EE app revokes
+    it and wipes its keys."""
     with phase.owner() as owner:
         members = {m["email"]: m["id"] for m in owner.get("/v1/members/").json()["data"]}
         roles = {r["name"]: r["id"] for r in owner.get("/v1/roles/").json()["data"]}

@@ -1,4 +1,4 @@
-"""Conformance: every section of contracts/phase-transcript.md replayed against the sandbox,
+"""Conformance: every section of docs/phase-api.md#recorded-exchanges replayed against the sandbox,
 comparing status codes, response key sets and error messages with the recording.
 
 The recording's principals map to the default organisation: ``$PAT`` is the owner's PAT,

@@ -25,14 +25,14 @@ declared with ``previous_name`` is found under its old name (the diff then shows
 Two live apps, service accounts or teams sharing a declared name are an error asking for an
 ``id:`` pin; undeclared duplicates get the address ``<name>#<first 8 characters of the id>``.
 
-Access views mix individual and team keys (§7), so a member's or service account's ``access``
-attribute leaves out what its teams grant (``normalise.without``), as the desired side does.
-Grants on end-to-end encrypted apps are managed only with a console session (``e2ee``: the keys
-are re-wrapped on this machine); without one they are kept apart in ``e2ee_access`` (never
-diffed, but part of the object's fingerprint, so a saved plan goes stale when one appears). Apps
-the token cannot see are always there, as ``?<id>``. With a console session each member and
-service account also carries ``identity_key``, the fingerprint of its public identity key: a
-saved plan that wraps keys for it goes stale when that key changes.
+Access views mix individual and team keys (docs/phase-api.md#team-and-individual-access), so a
+member's or service account's ``access`` attribute leaves out what its teams grant
+(``normalise.without``), as the desired side does. Grants on end-to-end encrypted apps are managed
+only with a console session (``e2ee``: the keys are re-wrapped on this machine); without one they
+are kept apart in ``e2ee_access`` (never diffed, but part of the object's fingerprint, so a saved
+plan goes stale when one appears). Apps the token cannot see are always there, as ``?<id>``. With a
+console session each member and service account also carries ``identity_key``, the fingerprint of
+its public identity key: a saved plan that wraps keys for it goes stale when that key changes.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Normalisation and validation shared by the desired and the live side, so a converged
-organisation diffs empty (contracts/phase.md §8 item 13):
+organisation diffs empty (docs/phase-api.md#drift-traps):
 
 * text is compared as the server's ``validate_text_field`` stores it (``sanitise.clean_text``:
   Django's HTML-parser ``strip_tags``, control characters other than tab/LF/CR, trim); the
@@ -189,9 +189,9 @@ def without(
     """Access minus what the principal's teams already grant.
 
     Access views mix individual and team-granted keys and cannot tell them apart
-    (contracts/phase.md §5.5, §7), so the managed ``access`` attribute of a member or service
-    account is its grants *not* covered by one of its teams, computed the same way on both
-    sides; an access update still sends the principal's complete individual set.
+    (docs/phase-api.md#members, #team-and-individual-access), so the managed ``access`` attribute of
+    a member or service account is its grants *not* covered by one of its teams, computed the same
+    way on both sides; an access update still sends the principal's complete individual set.
     """
     out: dict[str, list[str]] = {}
     for app, envs in grants.items():

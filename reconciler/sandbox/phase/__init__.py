@@ -1,5 +1,5 @@
-"""The Phase sandbox: the public v1 REST API of a Phase server (contracts/phase.md and
-contracts/phase-transcript.md) with real keys, the console's password login and the GraphQL
+"""The Phase sandbox: the public v1 REST API of a Phase server (docs/phase-api.md and
+docs/phase-api.md#recorded-exchanges) with real keys, the console's password login and the GraphQL
 subset E2EE apps need, plus a ``/_sandbox/`` control API for the human steps the real API
 cannot do. Served by ``reconciler.sandbox.server.Sandbox``.
 

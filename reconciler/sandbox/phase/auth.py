@@ -1,5 +1,5 @@
-"""Who is calling and in which context: ``PhaseTokenAuthentication`` (contracts/phase.md §2.2,
-§2.3; ``api/auth.py``).
+"""Who is calling and in which context: ``PhaseTokenAuthentication``
+(docs/phase-api.md#authentication-errors, #request-context; ``api/auth.py``).
 
 ``authenticate`` parses ``Authorization: Bearer <Type> <token>``, rejects unknown, expired and
 deleted tokens, then resolves the request context exactly as the server does:

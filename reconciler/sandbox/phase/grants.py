@@ -1,5 +1,7 @@
-"""The declarative access PUT shared by members and service accounts (contracts/phase.md
-§5.3, §5.5, §8 items 1-2; ``PublicMemberAccessView.put``, ``PublicServiceAccountAccessView.put``).
+"""The declarative access PUT shared by members and service accounts
+(docs/phase-api.md#service-accounts, #members, #e2ee-revocation-hazard,
+#access-updates-replace-the-whole-set; ``PublicMemberAccessView.put``,
+``PublicServiceAccountAccessView.put``).
 
 Validation stops at the first failure, before anything is written. Then the whole individual
 access set is replaced: apps of the principal's individual list that the body leaves out are

@@ -1,5 +1,5 @@
 """The subset of Phase's private GraphQL API (``POST /graphql/``, session cookie required) that
-end-to-end-encrypted apps need (contracts/phase.md §6.6).
+end-to-end-encrypted apps need (docs/phase-api.md#console-api).
 
 This is not a GraphQL engine. A request is the usual JSON body ``{query, variables,
 operationName}``; the sandbox dispatches on ``operationName`` (taken from the document's first

@@ -1,5 +1,6 @@
 """Server-side key handling, as the Phase server does it (``api/utils/environments.py``,
-``api/utils/keys.py``; contracts/phase.md §5.2, §6, §7).
+``api/utils/keys.py``; docs/phase-api.md#environments, #keys-and-cryptography,
+#team-and-individual-access).
 
 * ``create_environment``: a fresh seed and salt, the env key pair, the server's copy
   (``ServerEnvironmentKey``) and an ``EnvironmentKey`` for every global-access member with an

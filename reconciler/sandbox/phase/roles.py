@@ -1,5 +1,6 @@
 """The five default roles of every Phase organisation with their real permissions
-(contracts/phase.md §4.1; data as defined by phasehq/console ``api/utils/access/roles.py``).
+(docs/phase-api.md#roles-and-permission-checks; data as defined by phasehq/console
+``api/utils/access/roles.py``).
 
 Effective permissions of default roles always come from here, looked up by
 ``role.name.capitalize()``; a default role's stored permissions are ignored. ``ORG_CLASSES`` /

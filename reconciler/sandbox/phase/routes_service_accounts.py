@@ -1,4 +1,5 @@
-"""``/v1/service-accounts/`` (contracts/phase.md §5.3; ``api/views/service_accounts.py``).
+"""``/v1/service-accounts/`` (docs/phase-api.md#service-accounts;
+``api/views/service_accounts.py``).
 
 Every REST-created service account is SSK: the server generates its ed25519 keyring and keeps it
 wrapped for the server key (``server_wrapped_keyring``); tokens are minted from it.

@@ -1,5 +1,5 @@
 """Console sessions: ``POST /auth/password/login/`` and the session cookie the private GraphQL
-API needs (contracts/phase.md §6.6; ``api/views/auth_password.py:password_login``).
+API needs (docs/phase-api.md#console-api; ``api/views/auth_password.py:password_login``).
 
 The body is ``{"email", "authHash"}``; ``authHash`` is the console's
 ``passwordAuthHash(password, email)``: hex of Argon2id-MODERATE(password, salt =

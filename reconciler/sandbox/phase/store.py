@@ -292,7 +292,7 @@ class Store:
     def mint_token(self, kind: str, owner: Row, name: str, expires_at: str | None) -> str:
         """A real token (``pss_user:v1`` for members, ``pss_service:v2`` for SAs): the kx
         private key is XOR-split, share A goes into the token string, share B is stored wrapped
-        with the token's wrap key (contracts/phase.md §2.4, §6.3)."""
+        with the token's wrap key (docs/phase-api.md#token-key-material, #primitives)."""
         kx_pub, kx_priv = self.kx_keypair_of(kind, owner)
         share_a, share_b = p.split_secret_hex(kx_priv)
         wrap_key = p.random_hex()

@@ -1,5 +1,6 @@
-"""Wire conventions of the Phase API (contracts/phase.md §1): the error envelope, camelCase
-rendering, DRF's instant format, text sanitising and validation, Postgres ``jsonb`` key order.
+"""Wire conventions of the Phase API (docs/phase-api.md#wire-conventions): the error envelope,
+camelCase rendering, DRF's instant format, text sanitising and validation, Postgres ``jsonb`` key
+order.
 """
 
 from __future__ import annotations
