@@ -1,16 +1,17 @@
 """Injected faults of the sandbox (test hooks, not part of the real server): the counters
-(``Faults``), which requests they apply to, and the ASGI wrapper that drops a connection
-without an answer."""
+(``Faults``) and which requests they apply to; the ASGI wrapper that drops a connection
+without an answer is the sandboxes' shared one (``common.faults.DropConnections``)."""
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
 
-DROP_HEADER = "x-sandbox-drop"
+from reconciler.sandbox.common.faults import DROP_HEADER as DROP_HEADER
+from reconciler.sandbox.common.faults import DropConnections as DropConnections
+from reconciler.sandbox.common.faults import quiet_drops
+
+quiet_drops()  # an injected drop is the point of the fault, not an error to log
 
 
 @dataclass
@@ -51,42 +52,3 @@ def applies(faults: Faults, method: str, name: str, body: bytes) -> bool:
             parsed = {}
         label += f" {parsed.get('operationName') or ''}" if isinstance(parsed, dict) else ""
     return faults.only in label
-
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-
-class DropConnections:
-    """ASGI wrapper: a response carrying ``x-sandbox-drop`` is never sent; returning a value
-    makes uvicorn close the connection, so the client sees the server disconnect."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        dropped = False
-
-        async def guarded(message: Message) -> None:
-            nonlocal dropped
-            if message["type"] == "http.response.start":
-                dropped = any(k == DROP_HEADER.encode() for k, _v in message.get("headers", []))
-            if not dropped:
-                await send(message)
-
-        await self.app(scope, receive, guarded)
-        return "dropped" if dropped else None
-
-
-class QuietDrops(logging.Filter):
-    """Keeps uvicorn from logging the injected drops as application errors."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "should return None" not in record.getMessage()
-
-
-logging.getLogger("uvicorn.error").addFilter(QuietDrops())
