@@ -4,7 +4,8 @@ It copies the example folder (``EXAMPLE`` of the subclass unless given) into a t
 directory, resets the sandbox and points the environment at it (its credentials, or what
 ``environment()`` returns) and at a fresh state file, and offers the CLI (``run``, ``apply``),
 convergence (``converge``), the plan as JSON (``plan_json``), drift findings (``drift``), spec
-edits (``edit``) and the sandbox's control API (``ctl``, ``changes``).
+edits (``edit``), the sandbox's control API (``ctl``, ``changes``) and the Phase sandbox's
+credentials besides (``with_phase``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import httpx
 import pytest
@@ -47,6 +48,14 @@ class ExampleOrg:
         self.spec = tmp / "org"
         shutil.copytree(example or self.EXAMPLE, self.spec)
         self.runner = CliRunner()
+
+    def with_phase(self, phase: Any) -> Self:
+        """Also export the Phase sandbox's credentials (``phase``: the root conftest's helper,
+        kept as ``self.phase``), for spec sets that manage Phase too."""
+        self.phase = phase
+        for k, v in phase.credentials.items():
+            self.monkeypatch.setenv(k, v)
+        return self
 
     def environment(self) -> dict[str, str]:
         """The variables set for the CLI: the sandbox's credentials."""

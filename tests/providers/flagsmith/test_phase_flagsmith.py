@@ -14,26 +14,14 @@ from reconciler.sandbox.flagsmith.server import FlagsmithSandbox
 EXAMPLE = ROOT / "examples" / "phase-flagsmith"
 
 
-class Both(Org):
-    """The Flagsmith helper, with the Phase sandbox's credentials exported too."""
-
-    def __init__(
-        self, phase: Any, sandbox: FlagsmithSandbox, tmp: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        super().__init__(sandbox, tmp, monkeypatch, example=EXAMPLE)
-        self.phase = phase
-        for k, v in phase.credentials.items():
-            monkeypatch.setenv(k, v)
-
-
 @pytest.fixture
 def both(
     phase: Any, flagsmith_sandbox: FlagsmithSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Both:
-    return Both(phase, flagsmith_sandbox, tmp_path, monkeypatch)
+) -> Org:
+    return Org(flagsmith_sandbox, tmp_path, monkeypatch, example=EXAMPLE).with_phase(phase)
 
 
-def test_phase_and_flagsmith_converge_together(both: Both) -> None:
+def test_phase_and_flagsmith_converge_together(both: Org) -> None:
     planned = both.plan_json()
     providers = {c["address"].split(".", 1)[0] for c in planned["changes"]}
     assert providers == {"phase", "flagsmith"}

@@ -14,30 +14,14 @@ from reconciler.sandbox.messages.server import MessagesSandbox
 EXAMPLE = ROOT / "examples" / "phase-messages"
 
 
-class Both(Org):
-    """The Messages helper, with the Phase sandbox's credentials exported too."""
-
-    def __init__(
-        self,
-        phase: Any,
-        sandbox: MessagesSandbox,
-        tmp: Path,
-        monkeypatch: pytest.MonkeyPatch,
-    ) -> None:
-        super().__init__(sandbox, tmp, monkeypatch, example=EXAMPLE)
-        self.phase = phase
-        for k, v in phase.credentials.items():
-            monkeypatch.setenv(k, v)
-
-
 @pytest.fixture
 def both(
     phase: Any, messages_sandbox: MessagesSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Both:
-    return Both(phase, messages_sandbox, tmp_path, monkeypatch)
+) -> Org:
+    return Org(messages_sandbox, tmp_path, monkeypatch, example=EXAMPLE).with_phase(phase)
 
 
-def test_phase_and_messages_converge_together(both: Both) -> None:
+def test_phase_and_messages_converge_together(both: Org) -> None:
     planned = both.plan_json()
     providers = {c["address"].split(".", 1)[0] for c in planned["changes"]}
     assert providers == {"phase", "messages"}
