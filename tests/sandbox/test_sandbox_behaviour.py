@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from typing import Any
 
 import httpx
@@ -61,7 +60,6 @@ def test_free_plan_gates() -> None:
 
 def test_cli_sandbox_prints_exports_and_keeps_state(tmp_path: Any) -> None:
     args = ["sandbox", "--port", "0", "--data", str(tmp_path)]
-    started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from reconciler.cli.app import main; main()", *args],
         stdout=subprocess.PIPE,
@@ -77,7 +75,6 @@ def test_cli_sandbox_prints_exports_and_keeps_state(tmp_path: Any) -> None:
             if line.startswith("export "):
                 name, _, value = line[len("export ") :].strip().partition("=")
                 lines[name] = value.strip("'\"")
-        assert time.monotonic() - started < 3.0
         bearer = lines["PHASE_TOKEN"].split(":")[2]
         r = httpx.get(
             f"{lines['PHASE_URL']}/v1/apps/", headers={"Authorization": f"Bearer User {bearer}"}
