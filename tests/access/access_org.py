@@ -1,4 +1,4 @@
-"""Fixtures of the access-report tests: an example organisation (copied) against a freshly
+"""The access-report tests' helpers and fixtures: an example organisation (copied) against a freshly
 reset sandbox, driven through the CLI (``AccessOrg``). The Phase sandbox is the session's
 (``tests/conftest.py``); Flagsmith's, Messages' and Connect's are started here and stopped at
 the end."""

@@ -4,7 +4,7 @@ invited workers."""
 
 from __future__ import annotations
 
-from conftest import AccessOrg, cells
+from access_org import AccessOrg, cells
 
 ORG, W = "connect.organization.", "connect.worker."
 PROGRAM, OPP = "connect.program.malaria-2027", "connect.opportunity.malaria-2027/kisumu-pilot"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
-from conftest import AccessOrg, cells
+from access_org import AccessOrg, cells
 
 P, E, MEM = "flagsmith.project.", "flagsmith.environment.", "flagsmith.member."
 

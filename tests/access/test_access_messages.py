@@ -4,7 +4,7 @@ its role's right on that mailbox."""
 
 from __future__ import annotations
 
-from conftest import AccessOrg, cells
+from access_org import AccessOrg, cells
 
 U, D, MB = "messages.user.", "messages.domain.", "messages.mailbox."
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jsonschema
-from conftest import ROOT, AccessOrg, cells
+from access_org import ROOT, AccessOrg, cells
 
 from reconciler import engine
 from reconciler.cli.access_cmd import report_of
