@@ -7,10 +7,18 @@ is looked up before it is sent again: a program or an opportunity through the ex
 organisation and name, among the ids that were not there before the attempt); a payment unit by
 its deliver units, which the server assigns to one payment unit only (sending it again after a
 lost answer is refused with "already-assigned": it was created). Nothing is created twice.
+
+Across a crash (``kill -9`` after the server acted, before the answer) the run's memory is gone,
+so a payment unit or a partner's application records ``attempted`` BEFORE its POST. The next
+run's refusal ("already-assigned" for exactly the deliver units attempted; "already has an
+application" for the attempted program) is then proof and is adopted; the same refusal with no
+earlier attempt is an error naming both uses. An adopted application's UUID is never exported,
+so it cannot be accepted over the API: the operator accepts it in Connect (UNACCEPTABLE).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +42,12 @@ from .payloads import (
     OpportunityCreated,
     PaymentUnitsCreated,
     ProgramCreated,
+)
+
+UNACCEPTABLE = (
+    "the application exists (made by an attempt whose answer was lost) but its UUID is never "
+    "exported, so it cannot be accepted over the API: accept it in Connect; the next run then "
+    "creates the partner's opportunities"
 )
 
 
@@ -141,34 +155,41 @@ class Actions:
         program = self._uuid(self._program_of(a), "program")
         org = a.name.split("/", 1)[1]
         record = self.store.get_record(a, "application")
+        if isinstance(record, Mapping) and record.get("uuid") is None:
+            raise ProviderError(a, UNACCEPTABLE, 400)
         uuid = str(record["uuid"]) if isinstance(record, Mapping) else None
         if uuid is None:
             path = f"/api/programs/{program}/applications/"
-            lost = False
 
-            def post() -> ApplicationCreated:
-                nonlocal lost
+            def post() -> ApplicationCreated | None:
+                # evidence first: a run killed after the server acted leaves this record, and
+                # the next attempt's "already has an application" refusal proves the application
+                earlier = self.store.get_record(a, "attempted")
+                self.store.set_record(a, "attempted", {"program": program})
                 try:
                     return self.client.decoded(
                         ApplicationCreated, "POST", path, body={"organization": org}, address=a
                     )
                 except ProviderError as exc:
-                    if lost and exc.status == 400 and "already has an application" in str(exc):
-                        raise ProviderError(
-                            a,
-                            "the application was made but its answer was lost (its UUID is never "
-                            "exported): accept it in Connect",
-                            400,
-                        ) from None
-                    lost = lost or ambiguous(exc)
+                    made = exc.status == 400 and "already has an application" in str(exc)
+                    if made and isinstance(earlier, Mapping) and earlier.get("program") == program:
+                        return None  # made by an earlier attempt whose answer was lost
+                    if not ambiguous(exc):
+                        self.store.set_record(a, "attempted", None)  # refused: nothing was made
                     raise
 
-            def remember(made: ApplicationCreated) -> None:
+            def remember(made: ApplicationCreated | None) -> None:
+                if made is None:  # adopted: its status is invited, its UUID never exported
+                    self.store.set_record(a, "application", {"uuid": None, "status": "invited"})
+                    return
                 self.store.set_record(
                     a, "application", {"uuid": made.program_application_id, "status": made.status}
                 )
 
-            uuid = create_once(post, lambda: None, remember=remember).value.program_application_id
+            created = create_once(post, lambda: None, remember=remember).value
+            if created is None:
+                raise ProviderError(a, UNACCEPTABLE, 400)
+            uuid = created.program_application_id
         accept = f"/api/programs/{program}/applications/{uuid}/accept/"
         try:
             self.client.call("POST", accept, address=a, idempotent=True)
@@ -231,8 +252,22 @@ class Actions:
             }
             self.store.set_record(a, "applied", applied)
 
-        made, _units = create_once(post, lookup, remember=remember).value
+        try:
+            made, _units = create_once(post, lookup, remember=remember).value
+        except ProviderError as exc:
+            raise self._unaccepted(a, str(attrs["organization"]), exc) from None
         return Outcome(server_id=made.uuid)
+
+    def _unaccepted(self, a: Address, org: str, exc: ProviderError) -> ProviderError:
+        """The refusal of an opportunity whose partner's application was adopted after a lost
+        answer (so never accepted by this tool) says what to do; other errors are unchanged."""
+        application = self.store.get_record(
+            addr("partner", f"{self._program_of(a).name}/{org}"), "application"
+        )
+        unknown = isinstance(application, Mapping) and application.get("uuid") is None
+        if unknown and exc.status == 400 and "accepted application" in str(exc):
+            return ProviderError(a, f"{org}: {UNACCEPTABLE}", 400)
+        return exc
 
     def _deliver_units(self, opp: Address) -> dict[str, int]:
         recorded = self.store.get_record(opp, "deliver_units")
@@ -269,18 +304,25 @@ class Actions:
             ids[key] = [units[s] for s in slugs]
         body = {"name": a.name.rsplit("/", 1)[1], **attrs, **ids}
         path = f"/api/opportunities/{uuid}/payment_units/"
-        lost = False
+        sent = sorted(ids["required_deliver_units"] + ids["optional_deliver_units"])
 
         def post() -> Made:
-            nonlocal lost
+            # evidence first: a run killed after the server acted leaves this record, and the
+            # next attempt's "already-assigned" refusal of exactly these units proves the unit
+            earlier = self.store.get_record(a, "attempted")
+            self.store.set_record(a, "attempted", {"deliver_units": list(sent)})
             try:
                 made = self.client.decoded(
                     PaymentUnitsCreated, "POST", path, body={"payment_units": [body]}, address=a
                 )
             except ProviderError as exc:
-                if lost and exc.status == 400 and "already-assigned" in str(exc):
-                    return Made(None)  # the lost attempt assigned its deliver units: it exists
-                lost = lost or ambiguous(exc)
+                if exc.status == 400 and "already-assigned" in str(exc):
+                    if _attempted_with(earlier, sent) and set(_refused(str(exc))) <= set(sent):
+                        return Made(None)  # an earlier attempt assigned its units: it exists
+                    self.store.set_record(a, "attempted", None)
+                    raise ProviderError(a, _assigned_elsewhere(a, exc, units, sent), 400) from None
+                if not ambiguous(exc):
+                    self.store.set_record(a, "attempted", None)  # refused: nothing was made
                 raise
             return Made(made.payment_units[0].payment_unit_id)
 
@@ -324,3 +366,32 @@ def _mapping(value: JSON) -> Mapping[str, JSON]:
 def _list(value: JSON) -> list[JSON]:
     assert isinstance(value, list)
     return value
+
+
+def _refused(text: str) -> list[int]:
+    """The deliver unit ids of an "Invalid or already-assigned deliver unit IDs: [..]" refusal
+    (none when the server named none)."""
+    found = re.search(r"already-assigned deliver unit IDs: \[([0-9, ]*)\]", text)
+    return [int(n) for n in found.group(1).split(",") if n.strip()] if found else []
+
+
+def _attempted_with(earlier: JSON, sent: list[int]) -> bool:
+    """An earlier attempt (recorded before its POST) sent exactly these deliver units."""
+    if not isinstance(earlier, Mapping):
+        return False
+    units = earlier.get("deliver_units")
+    return isinstance(units, list) and sorted(int(str(u)) for u in units) == sent
+
+
+def _assigned_elsewhere(
+    a: Address, exc: ProviderError, units: Mapping[str, int], sent: list[int]
+) -> str:
+    """The refusal of deliver units no attempt of this payment unit assigned: both uses named."""
+    refused = set(_refused(str(exc))) or set(sent)
+    slugs = ", ".join(sorted(s for s, i in units.items() if i in refused)) or str(sorted(refused))
+    return (
+        f"deliver unit {slugs} is already assigned to another payment unit (deliver units "
+        f"belong to the app record, shared by every opportunity using the same app), not to "
+        f"{a.name.rsplit('/', 1)[1]!r}, which no earlier run attempted: use other deliver "
+        f"units, or remove that payment unit's use in Connect ({exc})"
+    )

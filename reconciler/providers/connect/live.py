@@ -14,7 +14,8 @@ store, where apply records them in the same step as the create:
   ``is_test`` and HQ URLs; every payment unit) are what was last applied (``applied`` record);
   with nothing recorded (an object made elsewhere) the spec's value is taken as unverifiable;
 * a partner is its recorded application (status), or accepted when an opportunity of that
-  organisation exists in the program;
+  organisation exists in the program; an application adopted after a lost answer (UUID never
+  exported) is taken as accepted: the opportunity's create is refused until it is;
 * an invite is live once sent: pending ``invited`` until the worker accepts, and pending
   ``invited, not visible`` when the number never shows in ``user_data`` (ConnectID does not
   know it): either way never sent again.
@@ -188,7 +189,11 @@ class Reader:
             | {x for x in memory if x.kind == "partner" and x.name.startswith(f"{program}/")}
         ):
             application = memory.get(a, {}).get("application")
-            if isinstance(application, Mapping):
+            if isinstance(application, Mapping) and application.get("uuid") is None:
+                # adopted after a lost answer: its status cannot be read nor its acceptance
+                # sent; the opportunity's create shows it (refused until accepted in Connect)
+                out.append(Resource(a, {"status": "accepted"}))
+            elif isinstance(application, Mapping):
                 out.append(
                     Resource(
                         a, {"status": application.get("status")}, id=str(application.get("uuid"))
