@@ -19,7 +19,7 @@ def test_readme_states_the_two_setup_commands() -> None:
     main_job, tests = _commands()[:2]
     install = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev]'"
     assert main_job == f"{install} && bash examples/quickstart.sh"
-    assert tests == f"{install} && .venv/bin/pytest"
+    assert tests == f"{install} && .venv/bin/pytest -n auto"
     assert (ROOT / "examples" / "quickstart.sh").is_file()
 
 
