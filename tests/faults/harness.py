@@ -59,9 +59,11 @@ EXTRA_ENV = {
         "DD_API_KEY": "dd-key-canary-0001",
     }
 }
-# What a Connect apply says when a program's create answer was lost: its UUID is on no list
-# the API offers, so an operator pins it (docs/connect-api.md); counted, never retried forever.
-OPERATOR = "pin it with id"
+# What a Connect apply says when an operator must act (docs/connect-api.md): a program whose
+# create answer was lost (its UUID is on no list the API offers: pin it), or a partner
+# application accepted by the server before a crash (its UUID is never exported, so the
+# acceptance is done in Connect). Counted, never retried forever.
+OPERATOR = ("pin it with id", "accept it in Connect")
 MAX_RUNS = 5
 # The environment variables holding secrets, per provider (the sandbox mints fresh values).
 SECRET_VARIABLES = {
@@ -217,7 +219,7 @@ def converge(run: Run, trial: Trial) -> None:
         if planned.code == 0:
             trial.runs_to_converge = attempt
             return
-        if OPERATOR in applied.output:
+        if any(words in applied.output for words in OPERATOR):
             trial.needs_operator = True  # a documented manual step; re-runs cannot help
             return
     trial.problems.append(f"not converged after {MAX_RUNS} clean runs: {planned.output[-600:]}")
