@@ -4,27 +4,12 @@ state store (the one-time password file the spec names is the only place it goes
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 from helpers.leaks import first_runs, scan, second_runs
 from messages_org import Org
 
 
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    """RECONCILER_LOG makes the CLI point the root logger at the command's stderr (a stream
-    the test runner closes): put the root logger back as it was after the test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-
-
-@pytest.mark.usefixtures("root_logging")
 def test_secrets_never_leave_the_process(org: Org, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     outputs, saved = first_runs(org)
