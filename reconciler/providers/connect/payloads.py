@@ -6,7 +6,11 @@ Automation API create answers carry UUIDs; the export API speaks integer ids
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from reconciler.providers.kit.payloads import Answer as _Answer
+
+T = TypeVar("T")
 
 
 class ProgramCreated(_Answer):
@@ -113,9 +117,14 @@ class ExportOpportunity(_Answer):
     deliver_app: ExportApp
 
 
-class OpportunityPage(_Answer):
+class KeysetPage(_Answer, Generic[T]):
+    """``IdKeysetPagination``'s v2 envelope: no ``count`` (unlike the kit's DRF ``Page``)."""
+
     next: str | None
-    results: list[ExportOpportunity]
+    results: list[T]
+
+
+OpportunityPage = KeysetPage[ExportOpportunity]
 
 
 class Worker(_Answer):
@@ -123,9 +132,7 @@ class Worker(_Answer):
     user_invite_status: str | None = None
 
 
-class WorkerPage(_Answer):
-    next: str | None
-    results: list[Worker]
+WorkerPage = KeysetPage[Worker]
 
 
 class AppStructureApp(_Answer):
