@@ -84,7 +84,29 @@ class SandboxMount:
     try_it: str
 
 
-class AppServer:
+class _StartStop:
+    """``with x:`` is ``x.start()`` … ``x.stop()``, for the servers and the host."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class AppServer(_StartStop):
     """One ASGI app served by uvicorn on a daemon thread, on a socket bound at construction.
 
     Subclasses build their app and call ``serve(app)`` in their constructor, and override
@@ -173,20 +195,8 @@ class AppServer:
     def release(self) -> None:
         """Close what the subclass holds (stores, temporary directories); called by ``stop()``."""
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class Host:
+class Host(_StartStop):
     """Several systems' sandboxes in one process, each on its own loopback port.
 
     ``port`` 0 gives every system a free port; ``port`` N gives the first mount N, the next
@@ -231,15 +241,3 @@ class Host:
         """Stop every server (last started first); idempotent."""
         for server in reversed(list(self.servers.values())):
             server.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
