@@ -32,6 +32,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from reconciler.sandbox.common.faults import DropConnections, dropped
 from reconciler.sandbox.phase import (
     routes_apps,
     routes_members,
@@ -42,7 +43,7 @@ from reconciler.sandbox.phase import (
 )
 from reconciler.sandbox.phase.auth import authenticate, live_token, parse_header
 from reconciler.sandbox.phase.call import Call, View
-from reconciler.sandbox.phase.faults import DROP_HEADER, DropConnections, Faults, applies
+from reconciler.sandbox.phase.faults import Faults, applies
 from reconciler.sandbox.phase.store import Store
 from reconciler.sandbox.phase.wire import ApiError, internal_error, not_allowed
 
@@ -269,7 +270,7 @@ def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Res
         faults.seen += 1
         if faults.drops > 0:
             faults.drops -= 1
-            return Response(status_code=599, headers={DROP_HEADER: "1"})
+            return dropped()
         if faults.errors > 0 or (faults.error_every and faults.seen % faults.error_every == 0):
             faults.errors = max(0, faults.errors - 1)
             raise ApiError(faults.error_status, "Internal server error.")
@@ -291,7 +292,7 @@ def handle(runtime: Runtime, request: Incoming, extras: dict[str, Extra]) -> Res
             response = serve_v1(runtime, request)
         if faults.lost > 0:
             faults.lost -= 1
-            return Response(status_code=599, headers={DROP_HEADER: "1"})
+            return dropped()
         return response
 
 

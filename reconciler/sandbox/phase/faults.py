@@ -1,14 +1,14 @@
 """Injected faults of the sandbox (test hooks, not part of the real server): the counters
-(``Faults``) and which requests they apply to; the ASGI wrapper that drops a connection
-without an answer is the sandboxes' shared one (``common.faults.DropConnections``)."""
+(``Faults``) and which requests they apply to. The dropped answer and the ASGI wrapper that
+drops a connection without an answer are the sandboxes' shared ones (``common.faults``); the
+counters are Phase's own (``error_every``, GraphQL operation labels, DRF's singular
+``1 second`` in a throttle message)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 
-from reconciler.sandbox.common.faults import DROP_HEADER as DROP_HEADER
-from reconciler.sandbox.common.faults import DropConnections as DropConnections
 from reconciler.sandbox.common.faults import quiet_drops
 
 quiet_drops()  # an injected drop is the point of the fault, not an error to log
