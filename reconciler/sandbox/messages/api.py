@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from fastapi.responses import Response
 
 from reconciler.sandbox.common import app as common_app
 from reconciler.sandbox.common.faults import Faults, serve
-from reconciler.sandbox.common.wire import parse_json
+from reconciler.sandbox.common.wire import Router, parse_json
 from reconciler.sandbox.messages import admin, provisioning
 from reconciler.sandbox.messages.store import Row, Store, now
 from reconciler.sandbox.messages.wire import ApiError
@@ -73,23 +72,6 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", "/provisioning/mailboxes/", "channel", provisioning.mailboxes),
     *admin.ROUTES,
 ]
-_COMPILED = [
-    (m, t, a, h, re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", t) + "$"))
-    for m, t, a, h in ROUTES
-]
-
-
-def _route(method: str, path: str) -> tuple[str, str, Handler, dict[str, str]]:
-    templates = []
-    for m, template, auth, handler, regex in _COMPILED:
-        found = regex.match(path)
-        if found:
-            templates.append(template)
-            if m == method:
-                return template, auth, handler, found.groupdict()
-    if templates:
-        raise ApiError(405, f'Method "{method}" not allowed.')
-    raise ApiError(404, "Not found.")
 
 
 def _channel(store: Store, headers: Any) -> Row:
@@ -121,12 +103,28 @@ def _user(store: Store, headers: Any) -> Row:
     return user
 
 
+def _guarded(auth: str, handler: Handler) -> Handler:
+    """``handler`` behind the route's authentication (after faults and body parsing)."""
+
+    def guarded(call: Request_) -> Response:
+        if auth == "channel":
+            call.channel = _channel(call.store, call.headers)
+        elif auth == "user":
+            call.user = _user(call.store, call.headers)
+        return handler(call)
+
+    return guarded
+
+
+_ROUTER = Router([(m, t, _guarded(a, h)) for m, t, a, h in ROUTES])
+
+
 def handle(runtime: Runtime, request: Request, body: bytes) -> Response:
     """Serve one API request (faults first, then the view)."""
     path = request.url.path
     if not path.startswith(PREFIX + "/"):
         raise ApiError(404, "Not found.")
-    template, auth, handler, kwargs = _route(request.method, path[len(PREFIX) :])
+    template, handler, kwargs = _ROUTER.find(request.method, path[len(PREFIX) :])
     store = runtime.store
 
     def view() -> Response:
@@ -139,10 +137,6 @@ def handle(runtime: Runtime, request: Request, body: bytes) -> Response:
             str(request.url).split("?")[0],
             request.headers,
         )
-        if auth == "channel":
-            call.channel = _channel(store, request.headers)
-        elif auth == "user":
-            call.user = _user(store, request.headers)
         response: Response = handler(call)
         return response
 
