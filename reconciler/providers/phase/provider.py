@@ -71,10 +71,6 @@ class PhaseProvider:
         """Server ids and facts of the last read (with the ids apply has added since)."""
         return self.work.index
 
-    @index.setter
-    def index(self, value: Index) -> None:
-        self.work.reset(value)
-
     # -- protocol: identity, read, stats ----------------------------------------------------
 
     def organisation(self) -> str | None:

@@ -66,7 +66,7 @@ def console_provider() -> PhaseProvider:
         transport=httpx.MockTransport(Recorder()),
         sleep=lambda _s: None,
     )
-    fresh.index = provider().index
+    fresh.work.reset(provider().index)
     fresh._read_once = True
     return fresh
 
