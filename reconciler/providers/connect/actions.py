@@ -18,10 +18,9 @@ so it cannot be accepted over the API: the operator accepts it in Connect (UNACC
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.address import Address
 from reconciler.errors import ProviderError
@@ -43,6 +42,9 @@ from .payloads import (
     PaymentUnitsCreated,
     ProgramCreated,
 )
+from .refusals import assigned_elsewhere, by_earlier
+
+R = TypeVar("R")
 
 UNACCEPTABLE = (
     "the application exists (made by an attempt whose answer was lost) but its UUID is never "
@@ -96,6 +98,28 @@ class Actions:
 
     def _listing(self) -> Listing:
         return self.client.decoded(Listing, "GET", "/export/opp_org_program_list/")
+
+    def _attempt(
+        self,
+        a: Address,
+        evidence: JSON,
+        send: Callable[[], R],
+        proven: Callable[[JSON, ProviderError], bool],
+    ) -> R | None:
+        """``send`` a create after recording ``evidence`` as ``attempted`` (evidence first: a
+        run killed after the server acted leaves it). A refusal ``proven`` (given the earlier
+        attempt's record) to be an earlier attempt's work answers None; any other clear
+        refusal clears the record (nothing was made) and is raised."""
+        earlier = self.store.get_record(a, "attempted")
+        self.store.set_record(a, "attempted", evidence)
+        try:
+            return send()
+        except ProviderError as exc:
+            if proven(earlier, exc):
+                return None  # made by an earlier attempt whose answer was lost
+            if not ambiguous(exc):
+                self.store.set_record(a, "attempted", None)
+            raise
 
     def _new_one(self, a: Address, ids: list[int], before: set[int]) -> int | None:
         fresh = [i for i in ids if i not in before]
@@ -161,22 +185,17 @@ class Actions:
         if uuid is None:
             path = f"/api/programs/{program}/applications/"
 
+            def send() -> ApplicationCreated:
+                return self.client.decoded(
+                    ApplicationCreated, "POST", path, body={"organization": org}, address=a
+                )
+
+            def proven(earlier: JSON, exc: ProviderError) -> bool:
+                made = exc.status == 400 and "already has an application" in str(exc)
+                return made and isinstance(earlier, Mapping) and earlier.get("program") == program
+
             def post() -> ApplicationCreated | None:
-                # evidence first: a run killed after the server acted leaves this record, and
-                # the next attempt's "already has an application" refusal proves the application
-                earlier = self.store.get_record(a, "attempted")
-                self.store.set_record(a, "attempted", {"program": program})
-                try:
-                    return self.client.decoded(
-                        ApplicationCreated, "POST", path, body={"organization": org}, address=a
-                    )
-                except ProviderError as exc:
-                    made = exc.status == 400 and "already has an application" in str(exc)
-                    if made and isinstance(earlier, Mapping) and earlier.get("program") == program:
-                        return None  # made by an earlier attempt whose answer was lost
-                    if not ambiguous(exc):
-                        self.store.set_record(a, "attempted", None)  # refused: nothing was made
-                    raise
+                return self._attempt(a, {"program": program}, send, proven)
 
             def remember(made: ApplicationCreated | None) -> None:
                 if made is None:  # adopted: its status is invited, its UUID never exported
@@ -306,25 +325,21 @@ class Actions:
         path = f"/api/opportunities/{uuid}/payment_units/"
         sent = sorted(ids["required_deliver_units"] + ids["optional_deliver_units"])
 
+        def send() -> PaymentUnitsCreated:
+            return self.client.decoded(
+                PaymentUnitsCreated, "POST", path, body={"payment_units": [body]}, address=a
+            )
+
         def post() -> Made:
-            # evidence first: a run killed after the server acted leaves this record, and the
-            # next attempt's "already-assigned" refusal of exactly these units proves the unit
-            earlier = self.store.get_record(a, "attempted")
-            self.store.set_record(a, "attempted", {"deliver_units": list(sent)})
             try:
-                made = self.client.decoded(
-                    PaymentUnitsCreated, "POST", path, body={"payment_units": [body]}, address=a
-                )
+                evidence: JSON = {"deliver_units": list(sent)}
+                made = self._attempt(a, evidence, send, lambda e, x: by_earlier(e, x, sent))
             except ProviderError as exc:
                 if exc.status == 400 and "already-assigned" in str(exc):
-                    if _attempted_with(earlier, sent) and set(_refused(str(exc))) <= set(sent):
-                        return Made(None)  # an earlier attempt assigned its units: it exists
-                    self.store.set_record(a, "attempted", None)
-                    raise ProviderError(a, _assigned_elsewhere(a, exc, units, sent), 400) from None
-                if not ambiguous(exc):
-                    self.store.set_record(a, "attempted", None)  # refused: nothing was made
+                    raise ProviderError(a, assigned_elsewhere(a, exc, units, sent), 400) from None
                 raise
-            return Made(made.payment_units[0].payment_unit_id)
+            # None: an earlier attempt assigned exactly these units, so the unit exists
+            return Made(None if made is None else made.payment_units[0].payment_unit_id)
 
         def remember(made: Made) -> None:
             if made.uuid is not None:
@@ -366,32 +381,3 @@ def _mapping(value: JSON) -> Mapping[str, JSON]:
 def _list(value: JSON) -> list[JSON]:
     assert isinstance(value, list)
     return value
-
-
-def _refused(text: str) -> list[int]:
-    """The deliver unit ids of an "Invalid or already-assigned deliver unit IDs: [..]" refusal
-    (none when the server named none)."""
-    found = re.search(r"already-assigned deliver unit IDs: \[([0-9, ]*)\]", text)
-    return [int(n) for n in found.group(1).split(",") if n.strip()] if found else []
-
-
-def _attempted_with(earlier: JSON, sent: list[int]) -> bool:
-    """An earlier attempt (recorded before its POST) sent exactly these deliver units."""
-    if not isinstance(earlier, Mapping):
-        return False
-    units = earlier.get("deliver_units")
-    return isinstance(units, list) and sorted(int(str(u)) for u in units) == sent
-
-
-def _assigned_elsewhere(
-    a: Address, exc: ProviderError, units: Mapping[str, int], sent: list[int]
-) -> str:
-    """The refusal of deliver units no attempt of this payment unit assigned: both uses named."""
-    refused = set(_refused(str(exc))) or set(sent)
-    slugs = ", ".join(sorted(s for s, i in units.items() if i in refused)) or str(sorted(refused))
-    return (
-        f"deliver unit {slugs} is already assigned to another payment unit (deliver units "
-        f"belong to the app record, shared by every opportunity using the same app), not to "
-        f"{a.name.rsplit('/', 1)[1]!r}, which no earlier run attempted: use other deliver "
-        f"units, or remove that payment unit's use in Connect ({exc})"
-    )
