@@ -62,8 +62,9 @@ class Seen:
         }
 
 
-def domains(client: MessagesClient, store: StateStore) -> tuple[str, list[Domain]]:
-    """Every domain the credentials can see, and how they were seen (see the docstring)."""
+def domains(client: MessagesClient, applied: list[str]) -> tuple[str, list[Domain]]:
+    """Every domain the credentials can see, and how they were seen (see the docstring);
+    ``applied`` (``remembered()``) stands for the domains in ensure mode."""
     if client.has_admin:
         return "admin", client.pages(Domain, "/maildomains/", admin=True)
     try:
@@ -71,7 +72,7 @@ def domains(client: MessagesClient, store: StateStore) -> tuple[str, list[Domain
     except ProviderError as exc:
         if exc.status not in (403, 404):  # no scope, or a server without the listing
             raise
-    return "ensure", [Domain(id=name, name=name) for name in remembered(store)]
+    return "ensure", [Domain(id=name, name=name) for name in applied]
 
 
 def remembered(store: StateStore) -> list[str]:
@@ -87,8 +88,9 @@ def read(
     client: MessagesClient, store: StateStore, desired: State, entitlements: str
 ) -> tuple[State, Seen]:
     """The live state (see the module docstring) and what was learnt on the way."""
-    mode, found = domains(client, store)
-    seen = Seen(mode, applied=remembered(store))
+    applied = remembered(store)
+    mode, found = domains(client, applied)
+    seen = Seen(mode, applied=applied)
     declared = {r.address.name: r for r in desired.of_kind("messages", "domain")}
     out: list[Resource] = []
     for d in found:
