@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.providers.base import Provider
 
 from .compile import NAME
-from .live import known
+from .live import exported, known
 from .payloads import Listing, OpportunityPage
 
 PROGRAM_NOTE = (
@@ -55,25 +55,7 @@ def export(provider: Provider) -> dict[str, Any]:
         for page in client.pages(OpportunityPage, f"/export/program/{p.id}/opportunity/"):
             for o in page.results:
                 opp_key = str(opp_keys.get(o.opportunity_id) or o.name)
-                learn: dict[str, Any] = {"cc_domain": o.learn_app.cc_domain}
-                learn |= {"cc_app_id": o.learn_app.cc_app_id}
-                learn |= {"passing_score": o.learn_app.passing_score}
-                learn |= {"description": o.learn_app.description}
-                opportunities[opp_key] = {
-                    "#": OPPORTUNITY_NOTE,
-                    "name": o.name,
-                    "organization": o.organization,
-                    "description": o.description,
-                    "short_description": o.short_description,
-                    "start_date": o.start_date,
-                    "end_date": o.end_date,
-                    "total_budget": o.total_budget,
-                    "learn_app": learn,
-                    "deliver_app": {
-                        "cc_domain": o.deliver_app.cc_domain,
-                        "cc_app_id": o.deliver_app.cc_app_id,
-                    },
-                }
+                opportunities[opp_key] = {"#": OPPORTUNITY_NOTE, **exported(o)}
         body: dict[str, Any] = {"#": PROGRAM_NOTE, "name": p.name}
         body |= {"delivery_type": p.delivery_type, "currency": p.currency}
         partners = sorted({o["organization"] for o in opportunities.values()})

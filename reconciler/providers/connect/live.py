@@ -210,33 +210,13 @@ class Reader:
             self.store.set_record(a, "export_id", o.id)
         applied = _applied(mem)
         wanted = want.attributes if want is not None else {}
-        learn: dict[str, JSON] = {
-            "cc_domain": o.learn_app.cc_domain,
-            "cc_app_id": o.learn_app.cc_app_id,
-            "passing_score": o.learn_app.passing_score,
-            "description": o.learn_app.description,
-        }
-        deliver: dict[str, JSON] = {
-            "cc_domain": o.deliver_app.cc_domain,
-            "cc_app_id": o.deliver_app.cc_app_id,
-        }
-        for name, app in (("learn_app", learn), ("deliver_app", deliver)):
-            spec_app = wanted.get(name)
+        attrs = exported(o)
+        for name in ("learn_app", "deliver_app"):
+            spec_app, app = wanted.get(name), attrs[name]
             if not isinstance(spec_app, Mapping) or "hq_server_url" not in spec_app:
                 continue  # not managed by the spec
-            url = applied.get(f"{name}.hq_server_url", spec_app["hq_server_url"])
-            app["hq_server_url"] = url
-        attrs: dict[str, JSON] = {
-            "name": o.name,
-            "organization": o.organization,
-            "description": o.description,
-            "short_description": o.short_description,
-            "start_date": o.start_date,
-            "end_date": o.end_date,
-            "total_budget": o.total_budget,
-            "learn_app": learn,
-            "deliver_app": deliver,
-        }
+            assert isinstance(app, dict)
+            app["hq_server_url"] = applied.get(f"{name}.hq_server_url", spec_app["hq_server_url"])
         attrs |= _unexported(applied, want, ("is_test",))
         sensitive = frozenset({"learn_api_key", "deliver_api_key"} & set(wanted))
         for key in sensitive:
@@ -301,6 +281,27 @@ class Reader:
             elif memory.get(a, {}).get("sent"):
                 out.append(Resource(a, {}, pending=INVISIBLE))
         return out
+
+
+def exported(o: ExportOpportunity) -> dict[str, JSON]:
+    """An opportunity's attributes in the spec's shape, as far as the export shows them."""
+    learn, deliver = o.learn_app, o.deliver_app
+    return {
+        "name": o.name,
+        "organization": o.organization,
+        "description": o.description,
+        "short_description": o.short_description,
+        "start_date": o.start_date,
+        "end_date": o.end_date,
+        "total_budget": o.total_budget,
+        "learn_app": {
+            "cc_domain": learn.cc_domain,
+            "cc_app_id": learn.cc_app_id,
+            "passing_score": learn.passing_score,
+            "description": learn.description,
+        },
+        "deliver_app": {"cc_domain": deliver.cc_domain, "cc_app_id": deliver.cc_app_id},
+    }
 
 
 def _applied(mem: Mapping[str, JSON]) -> Mapping[str, JSON]:
