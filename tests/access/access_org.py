@@ -79,55 +79,54 @@ def phase_org(phase: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ac
     return AccessOrg("phase-org", phase.credentials, tmp_path, monkeypatch)
 
 
-@pytest.fixture(scope="session")
-def flagsmith_sandbox() -> Iterator[FlagsmithSandbox]:
-    sandbox = FlagsmithSandbox(port=0)
+def _serve(kind: Any) -> Iterator[Any]:
+    """A sandbox of ``kind`` on a free port for the session, stopped at its end."""
+    sandbox = kind(port=0)
     sandbox.start()
     try:
         yield sandbox
     finally:
         sandbox.stop()
+
+
+def _reset(sandbox: Any) -> dict[str, str]:
+    """Empties the sandbox and returns its fresh credentials."""
+    creds: dict[str, str] = httpx.post(f"{sandbox.root}/_sandbox/reset/").json()
+    return creds
+
+
+@pytest.fixture(scope="session")
+def flagsmith_sandbox() -> Iterator[FlagsmithSandbox]:
+    yield from _serve(FlagsmithSandbox)
 
 
 @pytest.fixture
 def flagsmith_org(
     flagsmith_sandbox: FlagsmithSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AccessOrg:
-    creds = httpx.post(f"{flagsmith_sandbox.root}/_sandbox/reset/").json()
+    creds = _reset(flagsmith_sandbox)
     return AccessOrg("flagsmith-org", {**creds, **FLAGSMITH_SECRETS}, tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")
 def messages_sandbox() -> Iterator[MessagesSandbox]:
-    sandbox = MessagesSandbox(port=0)
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    yield from _serve(MessagesSandbox)
 
 
 @pytest.fixture
 def messages_org(
     messages_sandbox: MessagesSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AccessOrg:
-    creds = httpx.post(f"{messages_sandbox.root}/_sandbox/reset/").json()
-    return AccessOrg("messages-org", creds, tmp_path, monkeypatch)
+    return AccessOrg("messages-org", _reset(messages_sandbox), tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="session")
 def connect_sandbox() -> Iterator[ConnectSandbox]:
-    sandbox = ConnectSandbox(port=0)
-    sandbox.start()
-    try:
-        yield sandbox
-    finally:
-        sandbox.stop()
+    yield from _serve(ConnectSandbox)
 
 
 @pytest.fixture
 def connect_org(
     connect_sandbox: ConnectSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AccessOrg:
-    creds = httpx.post(f"{connect_sandbox.root}/_sandbox/reset/").json()
-    return AccessOrg("connect-program", creds, tmp_path, monkeypatch)
+    return AccessOrg("connect-program", _reset(connect_sandbox), tmp_path, monkeypatch)
