@@ -73,6 +73,21 @@ class Actions:
                 return box
         return None
 
+    # -- shared steps --------------------------------------------------------------------------
+
+    def _delete(self, collection: str, change: Change) -> None:
+        """``DELETE`` the live object of ``collection``; one already gone counts as done."""
+        assert change.live is not None
+        self.client.admin(
+            "DELETE", f"{collection}{change.live.id}/", address=change.address, ok_missing=True
+        )
+
+    def _post_access(self, collection: str, who: str, role: object, address: object) -> str:
+        """``POST`` an access of ``who`` with ``role`` to ``collection``: the new id."""
+        body = {"user": who, "role": role}
+        data = self.client.admin("POST", collection, body=body, address=address)
+        return decode(p.Created, data, address=address, system=SYSTEM).id
+
     # -- domains -------------------------------------------------------------------------------
 
     def _domain(self, change: Change) -> Outcome:
@@ -106,10 +121,7 @@ class Actions:
         uuid = self.domain_uuid(domain, change.address)
         path = f"/maildomains/{uuid}/accesses/"
         if change.action is Action.DELETE:
-            assert change.live is not None
-            self.client.admin(
-                "DELETE", f"{path}{change.live.id}/", address=change.address, ok_missing=True
-            )
+            self._delete(path, change)
             return Outcome()
 
         def lookup() -> str | None:
@@ -118,9 +130,7 @@ class Actions:
             return next((r.id for r in rows if email(r.user.email) == who), None)
 
         def post() -> str:
-            body = {"user": who, "role": "admin"}
-            data = self.client.admin("POST", path, body=body, address=change.address)
-            return decode(p.Created, data, address=change.address, system=SYSTEM).id
+            return self._post_access(path, who, "admin", change.address)
 
         made = create_once(post, lookup)
         return Outcome(server_id=made.value, message="adopted" if made.adopted else None)
@@ -132,10 +142,7 @@ class Actions:
         local, domain = name.rsplit("@", 1)
         base = f"/maildomains/{self.domain_uuid(domain, change.address)}/mailboxes/"
         if change.action is Action.DELETE:
-            assert change.live is not None
-            self.client.admin(
-                "DELETE", f"{base}{change.live.id}/", address=change.address, ok_missing=True
-            )
+            self._delete(base, change)
             self.mailboxes.pop(name, None)
             return Outcome()
         desired = change.desired
@@ -180,10 +187,7 @@ class Actions:
         box = known if isinstance(known, str) else self.mailbox_uuid(mailbox, change.address)
         path = f"/mailboxes/{box}/accesses/"
         if change.action is Action.DELETE:
-            assert change.live is not None
-            self.client.admin(
-                "DELETE", f"{path}{change.live.id}/", address=change.address, ok_missing=True
-            )
+            self._delete(path, change)
             return Outcome()
         assert change.desired is not None
         role = change.desired.attributes["role"]
@@ -200,9 +204,7 @@ class Actions:
             return next((r.id for r in rows if email(r.user.email) == who), None)
 
         def post() -> str:
-            body = {"user": who, "role": role}
-            data = self.client.admin("POST", path, body=body, address=change.address)
-            return decode(p.Created, data, address=change.address, system=SYSTEM).id
+            return self._post_access(path, who, role, change.address)
 
         try:
             made = create_once(post, lookup)
