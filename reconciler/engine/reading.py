@@ -21,7 +21,7 @@ from reconciler.providers.base import Provider, ProviderPlugin
 from reconciler.providers.kit.insecure import insecure_http_allowed
 from reconciler.providers.registry import plugins
 from reconciler.spec.spec import Spec
-from reconciler.state.store import StateStore
+from reconciler.state.store import StateStore, recreated
 
 
 def load(spec_path: Path, store: StateStore, *, env: Mapping[str, str] | None = None) -> Spec:
@@ -91,8 +91,7 @@ def _with_fingerprints(resource: Resource, store: StateStore) -> Resource:
     unknown = [n for n in sorted(resource.sensitive) if resource.attributes.get(n) is None]
     if not unknown:
         return resource
-    remembered_id = store.get_id(resource.address)
-    if remembered_id is not None and resource.id is not None and remembered_id != resource.id:
+    if recreated(resource, store):
         return resource
     attributes: dict[str, JSON] = dict(resource.attributes)
     for name in unknown:

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from reconciler.address import Address
 from reconciler.errors import LockedError, StateError
-from reconciler.model.resource import JSON
+from reconciler.model.resource import JSON, Resource
 
 FINGERPRINT_PREFIX = "hmac-sha256:"
 
@@ -75,6 +75,14 @@ def check_fingerprint(address: Address, attribute: str, fingerprint: str) -> Non
     mistake, so the message never echoes it."""
     if not fingerprint.startswith(FINGERPRINT_PREFIX):
         raise StateError(f"{address}: refusing to store {attribute!r}: not a fingerprint")
+
+
+def recreated(resource: Resource, store: StateStore) -> bool:
+    """Whether ``store`` remembers another server id for ``resource``'s address: the object
+    was recreated out of band, so the write-only values applied to the old one (their
+    fingerprints) say nothing about it."""
+    remembered = store.get_id(resource.address)
+    return remembered is not None and resource.id is not None and remembered != resource.id
 
 
 def retry(acquire: Callable[[], None], timeout: float, every: float = 0.2) -> None:

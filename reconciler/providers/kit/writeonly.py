@@ -16,7 +16,7 @@ from typing import Any
 
 from reconciler.model.resource import JSON, Resource
 from reconciler.plan.change import Action, Change
-from reconciler.state.store import StateStore
+from reconciler.state.store import StateStore, recreated
 
 PLACEHOLDERS = frozenset({"write-only", "********", "***"})
 
@@ -98,10 +98,7 @@ def adopt_unknown(
     spec's value is an update. Returns the resource as the diff must see it and the names
     adopted. Nothing is adopted when the store remembers another server id for the address
     (the object was recreated: its value is unknown and must be sent again)."""
-    if desired is None:
-        return resource, ()
-    remembered = store.get_id(resource.address)
-    if remembered is not None and resource.id is not None and remembered != resource.id:
+    if desired is None or recreated(resource, store):
         return resource, ()
     adopted: list[str] = []
     attributes: dict[str, JSON] = dict(resource.attributes)
