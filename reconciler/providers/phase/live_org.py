@@ -97,10 +97,10 @@ class OrgReads(ReadBase):
                 )
             )
 
-    def listed_environments(self, keys: p.KeysView | None) -> dict[str, list[p.KeyEnvironment]]:
+    def listed_environments(self, keys: p.KeysView | None) -> dict[str, list[p.AnyEnvironment]]:
         """App id -> its environments: from the caller's keys (every app in one answer), or,
         without them, one list per SSE app the scope needs."""
-        per_app: dict[str, list[p.KeyEnvironment]] = {}
+        per_app: dict[str, list[p.AnyEnvironment]] = {}
         if keys is not None:
             for entry in keys.apps:
                 if entry.id in self.app_label:
@@ -121,10 +121,7 @@ class OrgReads(ReadBase):
             sse,
         )
         for app_id, envs in zip(sse, listed, strict=True):
-            per_app[app_id] = [
-                p.KeyEnvironment(id=e.id, name=e.name, env_type=e.env_type, index=e.index)
-                for e in envs
-            ]
+            per_app[app_id] = [*envs]
         return per_app
 
     def environments(self, keys: p.KeysView | None) -> None:
@@ -168,7 +165,7 @@ class OrgReads(ReadBase):
                 )
 
 
-def env_labels(envs: Sequence[p.KeyEnvironment], wanted: Mapping[str, Resource]) -> dict[str, str]:
+def env_labels(envs: Sequence[p.AnyEnvironment], wanted: Mapping[str, Resource]) -> dict[str, str]:
     """Labels of one app's live environments: by ``id:`` pin, then name (case-insensitive),
     then ``previous_name``; the rest keep their live name (or ``name#<id8>`` on a clash)."""
     out: dict[str, str] = {}

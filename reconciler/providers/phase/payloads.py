@@ -225,6 +225,11 @@ class KeysApp(Snake):
     environment_keys: list[EnvironmentKey] = Field(default_factory=list)
 
 
+# An app's environment as the v1 list (camelCase) or a key row (snake_case) gives it: the
+# same fields, so a read uses either as it comes.
+AnyEnvironment = Environment | KeyEnvironment
+
+
 class Organisation(Snake):
     id: str
     name: str = ""
