@@ -21,8 +21,9 @@ import asyncio
 import datetime
 import ssl
 import tempfile
-import threading
 from pathlib import Path
+
+from loop_server import LoopServer
 
 MODES = ("huge", "deep", "wrong", "html", "html200", "redirect", "silent", "trickle", "tls")
 CREDENTIAL_HEADERS = ("authorization", "x-api-key", "cookie", "x-channel-id")
@@ -35,7 +36,7 @@ def _response(status: str, body: bytes, kind: str = "application/json") -> bytes
     return head.encode() + body
 
 
-class HostileServer:
+class HostileServer(LoopServer):
     """``start()`` returns the port; ``stop()`` closes every connection."""
 
     def __init__(self, mode: str) -> None:
@@ -43,38 +44,15 @@ class HostileServer:
         self.requests = 0
         self.seen: list[dict[str, str]] = []  # credential headers received (``other`` only)
         self.other: HostileServer | None = HostileServer("record") if mode == "redirect" else None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self.port = 0
+        super().__init__()
 
     def start(self) -> int:
         if self.other is not None:
             self.other.start()
-        self._thread.start()
-        context = _self_signed() if self.mode == "tls" else None
-        future = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._client, "127.0.0.1", 0, ssl=context), self._loop
-        )
-        self._server = future.result(10)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self.port
+        return self._listen(_self_signed() if self.mode == "tls" else None)
 
     def stop(self) -> None:
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-            # until none is left: a connection accepted meanwhile starts a new one
-            while tasks := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-
-        if self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop.close()
+        super().stop()
         if self.other is not None:
             self.other.stop()
 

@@ -37,6 +37,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from loop_server import LoopServer
+
 KINDS = ("latency", "reset", "truncate", "burst", "throttle", "throttle_bare", "lost", "trickle")
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -62,7 +64,7 @@ class Tally:
         return sum(self.faults.values())
 
 
-class FaultProxy:
+class FaultProxy(LoopServer):
     """``start()`` returns the listening port; ``stop()`` closes it (see the module docstring)."""
 
     def __init__(
@@ -83,37 +85,12 @@ class FaultProxy:
         self.tally = Tally()
         self._streak: list[str] = []  # faults owed to the next requests (a burst, a storm)
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._server: asyncio.Server | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self.port = 0
+        super().__init__()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> int:
-        self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(
-            asyncio.start_server(self._client, "127.0.0.1", 0), self._loop
-        )
-        self._server = future.result(10)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        return self.port
-
-    def stop(self) -> None:
-        async def close() -> None:
-            if self._server is not None:
-                self._server.close()
-            # until none is left: a connection accepted meanwhile starts a new one
-            while tasks := [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-
-        if self._thread.is_alive():
-            asyncio.run_coroutine_threadsafe(close(), self._loop).result(10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
-        self._loop.close()
+        return self._listen()
 
     def configure(self, *, seed: int, rate: float, hook: Hook | None = None) -> None:
         """New draws and counts (between runs of a campaign)."""
