@@ -106,17 +106,12 @@ class RoleDetail(Role):
 # -- access views ---------------------------------------------------------------------------
 
 
-class AccessEnvironment(Payload):
-    id: str
-    name: str
-
-
 class AccessApp(Payload):
     """One app of an access view and the environments the principal holds keys for."""
 
     id: str
     name: str
-    environments: list[AccessEnvironment] = Field(default_factory=list)
+    environments: list[Ref] = Field(default_factory=list)
 
 
 # -- service accounts and tokens ------------------------------------------------------------
