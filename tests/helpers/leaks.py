@@ -57,6 +57,7 @@ def scan(
         "state": (org.tmp / "state.db").read_bytes().decode("latin-1"),
     }
     wanted = list(secrets)
+    assert wanted, "no secrets to look for: the scan would pass whatever leaked"
     for where, text in haystacks.items():
         for secret in wanted:
             assert secret not in text, f"a secret leaked into the {where}"
